@@ -1,0 +1,102 @@
+"""Bake each option combination and check the result the way a user would meet it."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import baked_env, run_in
+
+UNRENDERED = re.compile(r"\{\{\s*cookiecutter|\{%-?\s*(if|for|raw)\b[^%]*cookiecutter")
+DEMO_APPS = ["echo", "chat"]
+
+
+def text_files(project):
+    for path in project.rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in {".sqlite3", ".pyc"}:
+            yield path
+
+
+def test_no_jinja_survives_the_bake(baked):
+    _, _, project = baked
+    leftovers = [str(path) for path in text_files(project) if UNRENDERED.search(path.read_text())]
+    assert not leftovers
+    assert not [path for path in project.rglob("*") if "cookiecutter" in path.name]
+
+
+def test_ruff_finds_nothing(baked):
+    _, _, project = baked
+    run_in(project, sys.executable, "-m", "ruff", "check", "--no-cache", ".")
+    run_in(project, sys.executable, "-m", "ruff", "format", "--no-cache", "--check", ".")
+
+
+def test_django_system_checks_pass(baked):
+    _, _, project = baked
+    run_in(project, "python", "manage.py", "check", "--fail-level", "WARNING")
+    run_in(project, "python", "manage.py", "makemigrations", "--check", "--dry-run")
+
+
+def test_env_file_has_a_fresh_secret_and_the_chosen_layer(baked):
+    _, context, project = baked
+    env = dict(line.split("=", 1) for line in (project / ".env").read_text().splitlines() if "=" in line)
+    assert len(env["DJANGO_SECRET_KEY"]) >= 50
+    if context.get("channel_layer") == "redis":
+        assert env["REDIS_URL"].startswith("redis://")
+    else:
+        assert env["REDIS_URL"] == ""
+
+
+def test_demo_apps_are_present_only_when_chosen(baked):
+    _, context, project = baked
+    wanted = context.get("include_demo_apps", True)
+    settings = next(project.glob("*/settings.py")).read_text()
+    for app in DEMO_APPS:
+        assert (project / app).is_dir() == wanted
+        assert (f'    "{app}",' in settings) == wanted
+
+
+def test_baked_project_tests_pass(baked, request):
+    name, context, project = baked
+    extra = {}
+    if context.get("channel_layer") == "redis":
+        extra["REDIS_URL"] = request.getfixturevalue("redis_url")
+    result = run_in(project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", env=baked_env(**extra))
+    assert re.search(r"\d+ passed", result.stdout), result.stdout
+    assert "failed" not in result.stdout.splitlines()[-1]
+
+
+@pytest.mark.parametrize("layer", ["memory", "redis"])
+def test_layer_choice_reaches_settings(cookies, layer, request):
+    result = cookies.bake(extra_context={"channel_layer": layer})
+    project = result.project_path
+    code = "from django.conf import settings; print(settings.CHANNEL_LAYERS['default']['BACKEND'])"
+    out = run_in(project, "python", "manage.py", "shell", "-c", code).stdout
+    expected = "RedisChannelLayer" if layer == "redis" else "InMemoryChannelLayer"
+    assert expected in out
+
+
+def test_environment_variables_win_over_env_file(cookies):
+    project = cookies.bake().project_path
+    code = "from django.conf import settings; print(settings.ALLOWED_HOSTS, settings.DEBUG)"
+    out = run_in(
+        project,
+        "python",
+        "manage.py",
+        "shell",
+        "-c",
+        code,
+        env=baked_env(DJANGO_ALLOWED_HOSTS="example.org", DJANGO_DEBUG="false"),
+    ).stdout
+    assert out.strip().splitlines()[-1] == "['example.org'] False"
+
+
+def test_missing_env_file_gives_one_clear_message(cookies):
+    project = cookies.bake().project_path
+    (project / ".env").unlink()
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=project, env=baked_env(), capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "no .env file" in result.stderr and "Copy .env.example to .env" in result.stderr
+    assert "Traceback" not in result.stderr

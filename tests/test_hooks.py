@@ -1,0 +1,147 @@
+"""The hooks as plain Python (their Jinja sits in string literals), and as the cookiecutter CLI runs them."""
+
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import TEMPLATE_DIR
+
+
+def load_hook(name):
+    spec = importlib.util.spec_from_file_location(name, TEMPLATE_DIR / "hooks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+pre_gen = load_hook("pre_gen_project")
+post_gen = load_hook("post_gen_project")
+
+
+@pytest.mark.parametrize("slug", ["my_chat", "shop2", "a", "live_ops_v2"])
+def test_good_slugs_pass(slug):
+    assert pre_gen.slug_problem(slug) is None
+
+
+@pytest.mark.parametrize(
+    ("slug", "reason"),
+    [
+        ("My_Chat", "not a valid project slug"),
+        ("my-chat", "not a valid project slug"),
+        ("2fast", "not a valid project slug"),
+        ("_private", "not a valid project slug"),
+        ("café", "not a valid project slug"),
+        ("", "not a valid project slug"),
+        ("class", "Python keyword"),
+        ("asyncio", "standard-library module"),
+        ("test", "the project uses"),
+        ("json", "standard-library module"),
+        ("django", "the project uses"),
+        ("channels", "the project uses"),
+        ("uvicorn", "the project uses"),
+        ("redis", "the project uses"),
+        ("chat", "the project uses"),
+    ],
+)
+def test_bad_slugs_get_one_sentence_saying_why(slug, reason):
+    problem = pre_gen.slug_problem(slug)
+    assert reason in problem
+    assert problem.count(". ") == 0 and problem.endswith((".", ")."))
+
+
+@pytest.mark.parametrize("slug", ["asyncio", "Bad-Slug", "django", "1st"])
+def test_cli_refuses_a_bad_slug_and_leaves_nothing_on_disk(tmp_path, slug):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "-o",
+            str(tmp_path),
+            str(TEMPLATE_DIR),
+            f"project_slug={slug}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert f"ERROR: '{slug}'" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ['Say "hi"', "back\\slash"])
+def test_names_that_would_break_generated_code_are_refused(name):
+    assert "may not contain" in pre_gen.text_problem("project_name", name)
+
+
+def make_project(tmp_path):
+    (tmp_path / ".env.example").write_text("# comment\nDJANGO_SECRET_KEY=\nDJANGO_DEBUG=true\nREDIS_URL=\n")
+    return tmp_path
+
+
+def test_write_env_puts_a_fresh_secret_and_keeps_the_rest(tmp_path):
+    project = make_project(tmp_path)
+    post_gen.write_env(project, "memory")
+    lines = (project / ".env").read_text().splitlines()
+    assert lines[0] == "# comment" and lines[2] == "DJANGO_DEBUG=true" and lines[3] == "REDIS_URL="
+    secret = lines[1].removeprefix("DJANGO_SECRET_KEY=")
+    assert len(secret) >= 50
+    (tmp_path / "other").mkdir()
+    other = make_project(tmp_path / "other")
+    post_gen.write_env(other, "memory")
+    assert secret not in (other / ".env").read_text()
+
+
+def test_write_env_with_redis_sets_a_url(tmp_path):
+    project = make_project(tmp_path)
+    post_gen.write_env(project, "redis")
+    assert f"REDIS_URL={post_gen.DEFAULT_REDIS_URL}" in (project / ".env").read_text()
+
+
+def test_write_env_never_overwrites_an_existing_env(tmp_path):
+    project = make_project(tmp_path)
+    (project / ".env").write_text("DJANGO_SECRET_KEY=mine\n")
+    post_gen.write_env(project, "redis")
+    assert (project / ".env").read_text() == "DJANGO_SECRET_KEY=mine\n"
+
+
+def test_remove_demo_apps_deletes_folders_and_their_lines(tmp_path):
+    (tmp_path / "proj").mkdir()
+    for app in post_gen.DEMO_APPS:
+        (tmp_path / app).mkdir()
+    settings = tmp_path / "proj" / "settings.py"
+    settings.write_text('PROJECT_APPS = [\n    "echo",\n    "chat",\n    "mine",\n]\n')
+    post_gen.remove_demo_apps(tmp_path, "proj")
+    assert settings.read_text() == 'PROJECT_APPS = [\n    "mine",\n]\n'
+    assert not any((tmp_path / app).exists() for app in post_gen.DEMO_APPS)
+
+
+@pytest.mark.parametrize("name", ['Ends with a quote"', "ends with backslash\\", "it's '''fine'''"])
+def test_awkward_answers_reach_the_hook_as_data(tmp_path, name):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "-o",
+            str(tmp_path),
+            str(TEMPLATE_DIR),
+            f"project_name={name}",
+            "project_slug=fine",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if "'''" in name:
+        assert result.returncode == 0, result.stderr
+    else:
+        assert result.returncode != 0
+        assert "may not contain double quotes" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert list(tmp_path.iterdir()) == []

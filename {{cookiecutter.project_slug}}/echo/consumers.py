@@ -1,0 +1,37 @@
+"""Three echo consumers: the same job written at three levels, to show when to use which.
+
+- EchoConsumer: the raw ASGI events. The least machinery, for protocols you shape yourself.
+- JsonEchoConsumer: JSON in, JSON out. The usual choice for an app's own socket API.
+- SyncEchoConsumer: plain synchronous code, run in a worker thread. Use it when each message calls
+  blocking code (the ORM, a sync library); an async consumer must not block the event loop.
+"""
+
+from channels.consumer import AsyncConsumer
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import WebsocketConsumer
+
+from {{ cookiecutter.project_slug }}.consumers import JsonConsumer
+
+
+class EchoConsumer(AsyncConsumer):
+    async def websocket_connect(self, event):
+        await self.send({"type": "websocket.accept"})
+
+    async def websocket_receive(self, event):
+        if event.get("text") is not None:
+            await self.send({"type": "websocket.send", "text": event["text"]})
+        else:
+            await self.send({"type": "websocket.send", "bytes": event["bytes"]})
+
+    async def websocket_disconnect(self, event):
+        raise StopConsumer()
+
+
+class JsonEchoConsumer(JsonConsumer):
+    async def receive_json(self, content, **kwargs):
+        await self.send_json(content)
+
+
+class SyncEchoConsumer(WebsocketConsumer):
+    def receive(self, text_data=None, bytes_data=None):
+        self.send(text_data=text_data, bytes_data=bytes_data)

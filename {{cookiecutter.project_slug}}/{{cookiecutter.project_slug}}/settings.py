@@ -1,0 +1,125 @@
+"""Settings for {{ cookiecutter.project_name }}.
+
+Every value that differs between machines comes from the environment. `.env` beside manage.py fills in what
+the environment does not set (python-dotenv never overrides a real environment variable).
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+ENV_FILE = BASE_DIR / ".env"
+load_dotenv(ENV_FILE)
+
+
+def env_list(name, default=""):
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_bool(name, default):
+    return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def channel_layers_for(redis_urls):
+    """No URL: one process keeps groups in memory. One or more URLs: channels-redis (several = sharded)."""
+    if not redis_urls:
+        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": redis_urls},
+        }
+    }
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    # sys.exit prints one line instead of a traceback, under manage.py, uvicorn and pytest alike.
+    where = ".env" if ENV_FILE.exists() else "the environment, and there is no .env file beside manage.py"
+    sys.exit(
+        f"DJANGO_SECRET_KEY is not set in {where}. Copy .env.example to .env and set it to the output of: "
+        'python -c "import secrets; print(secrets.token_urlsafe(50))"'
+    )
+
+DEBUG = env_bool("DJANGO_DEBUG", "false")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+
+# The project's own apps, one line each. Each is installed, its urls.py is mounted at /<app>/ and its
+# routing.py is added to the WebSocket router. To remove an app, delete its folder and its line here.
+PROJECT_APPS = [
+    "echo",
+    "chat",
+    # one line per app, e.g. "orders",
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "{{ cookiecutter.project_slug }}",
+    *PROJECT_APPS,
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "{{ cookiecutter.project_slug }}.urls"
+ASGI_APPLICATION = "{{ cookiecutter.project_slug }}.asgi.application"
+CHANNEL_LAYERS = channel_layers_for(env_list("REDIS_URL"))
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": BASE_DIR / "db.sqlite3",
+        # Tests never touch the development database.
+        "TEST": {"NAME": BASE_DIR / "test_db.sqlite3"},
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,0 +1,40 @@
+import pytest
+from channels.testing import ApplicationCommunicator
+
+from {{ cookiecutter.project_slug }}.asgi import application
+from {{ cookiecutter.project_slug }}.consumers import NOT_FOUND
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_foreign_origin_is_refused(refused):
+    await refused("/ws/no-such-socket/", headers=[(b"origin", b"http://evil.example")])
+
+
+async def test_missing_origin_is_refused(refused):
+    # Browsers always send Origin; a script that omits it must send an allowed one.
+    await refused("/ws/no-such-socket/", headers=[])
+
+
+async def test_allowed_origin_reaches_the_router(connect):
+    await connect("/ws/no-such-socket/", headers=[(b"origin", b"http://127.0.0.1:8000")])
+
+
+async def test_unknown_path_is_closed_with_not_found_code(connect):
+    communicator = await connect("/ws/no-such-socket/")
+    assert await communicator.receive_output() == {"type": "websocket.close", "code": NOT_FOUND}
+
+
+async def test_lifespan_starts_and_stops():
+    communicator = ApplicationCommunicator(application, {"type": "lifespan", "asgi": {"version": "3.0"}})
+    await communicator.send_input({"type": "lifespan.startup"})
+    assert await communicator.receive_output() == {"type": "lifespan.startup.complete"}
+    await communicator.send_input({"type": "lifespan.shutdown"})
+    assert await communicator.receive_output() == {"type": "lifespan.shutdown.complete"}
+    await communicator.wait()
+
+
+def test_home_page_renders(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"Welcome" in response.content

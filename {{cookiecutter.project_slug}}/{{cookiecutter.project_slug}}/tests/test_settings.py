@@ -1,0 +1,34 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from {{ cookiecutter.project_slug }}.settings import channel_layers_for
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def test_no_redis_url_means_in_memory_layer():
+    assert channel_layers_for([])["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+
+
+def test_one_redis_url_means_redis_layer():
+    layer = channel_layers_for(["redis://127.0.0.1:6379/0"])["default"]
+    assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert layer["CONFIG"]["hosts"] == ["redis://127.0.0.1:6379/0"]
+
+
+def test_several_redis_urls_are_sharded_hosts():
+    urls = ["redis://127.0.0.1:6379/0", "redis://127.0.0.1:6380/0"]
+    assert channel_layers_for(urls)["default"]["CONFIG"]["hosts"] == urls
+
+
+def test_missing_secret_gives_one_clear_line():
+    # An empty variable in the environment wins over .env, as a real deployment's would.
+    env = {**os.environ, "DJANGO_SECRET_KEY": ""}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr
