@@ -85,3 +85,39 @@ def test_unknown_socket_path_is_closed_with_4404(server):
 def test_pages_and_static_files_are_served_in_debug(server, path):
     with urllib.request.urlopen(f"http://{server}{path}", timeout=5) as response:
         assert response.status == 200
+
+
+@pytest.mark.redis
+def test_an_idle_chat_socket_on_redis_survives_the_layers_blocking_wait(cookies_session, redis_url):
+    """An idle socket must outlive channels-redis's 5 s blocking read (redis-py 8 times reads out at 5 s)."""
+    project = cookies_session.bake(extra_context={"channel_layer": "redis"}).project_path
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "channels_project.asgi:application", "--port", str(port)],
+        cwd=project,
+        env=baked_env(REDIS_URL=redis_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "uvicorn did not start"
+                time.sleep(0.05)
+
+        async def idle_then_talk():
+            async with websockets.connect(f"ws://127.0.0.1:{port}/ws/chat/idle/", origin="http://localhost") as ws:
+                await asyncio.sleep(7)
+                await ws.send('{"message": "still there?"}')
+                return json.loads(await asyncio.wait_for(ws.recv(), 5))
+
+        assert asyncio.run(idle_then_talk())["message"] == "still there?"
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    assert "TimeoutError" not in output, output

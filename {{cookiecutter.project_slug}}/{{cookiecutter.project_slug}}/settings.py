@@ -23,16 +23,17 @@ def env_bool(name, default):
     return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
 
 
+# redis-py 8 gives up on a read after 5 s by default: exactly as long as channels-redis blocks waiting
+# for the next message (BZPOPMIN, 5 s). Left alone, every socket idle for 5 s dies with TimeoutError.
+REDIS_SOCKET_TIMEOUT = 30
+
+
 def channel_layers_for(redis_urls):
     """No URL: one process keeps groups in memory. One or more URLs: channels-redis (several = sharded)."""
     if not redis_urls:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    return {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": redis_urls},
-        }
-    }
+    hosts = [{"address": url, "socket_timeout": REDIS_SOCKET_TIMEOUT} for url in redis_urls]
+    return {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": hosts}}}
 
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")

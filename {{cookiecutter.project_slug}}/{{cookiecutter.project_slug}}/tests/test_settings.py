@@ -15,12 +15,19 @@ def test_no_redis_url_means_in_memory_layer():
 def test_one_redis_url_means_redis_layer():
     layer = channel_layers_for(["redis://127.0.0.1:6379/0"])["default"]
     assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert layer["CONFIG"]["hosts"] == ["redis://127.0.0.1:6379/0"]
+    assert [host["address"] for host in layer["CONFIG"]["hosts"]] == ["redis://127.0.0.1:6379/0"]
 
 
 def test_several_redis_urls_are_sharded_hosts():
     urls = ["redis://127.0.0.1:6379/0", "redis://127.0.0.1:6380/0"]
-    assert channel_layers_for(urls)["default"]["CONFIG"]["hosts"] == urls
+    hosts = channel_layers_for(urls)["default"]["CONFIG"]["hosts"]
+    assert [host["address"] for host in hosts] == urls
+
+
+def test_redis_reads_outlast_the_layers_blocking_wait():
+    # channels-redis blocks 5 s waiting for a message; a shorter read timeout kills idle sockets.
+    layer = channel_layers_for(["redis://127.0.0.1:6379/0"])["default"]
+    assert all(host["socket_timeout"] > 5 for host in layer["CONFIG"]["hosts"])
 
 
 def test_missing_secret_gives_one_clear_line():
