@@ -27,7 +27,7 @@ def pytest_addoption(parser):
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--redis"):
         return
-    skip = pytest.mark.skip(reason="needs a channel layer shared between processes: run pytest --redis")
+    skip = pytest.mark.skip(reason="needs a real Redis: run pytest --redis (it starts a private redis-server)")
     for item in items:
         if "redis" in item.keywords:
             item.add_marker(skip)
@@ -62,7 +62,7 @@ def start_redis_server(directory):
 def redis_url(request, tmp_path_factory):
     """URL of the session's private redis-server (only with --redis)."""
     if not request.config.getoption("--redis"):
-        pytest.skip("needs a channel layer shared between processes: run pytest --redis")
+        pytest.skip("needs a real Redis: run pytest --redis (it starts a private redis-server)")
     process, url = start_redis_server(tmp_path_factory.mktemp("redis"))
     yield url
     process.terminate()
