@@ -3,6 +3,8 @@
 Each starter waits until its port answers and returns a Popen; `stop` ends one and returns what it printed.
 """
 
+import os
+import re
 import shutil
 import socket
 import subprocess
@@ -11,7 +13,7 @@ import time
 
 import pytest
 
-from .conftest import baked_env, free_port
+from .conftest import free_port
 
 
 def wait_for_port(process, port, what, timeout=20):
@@ -75,9 +77,56 @@ def start_uvicorn(project, env, port=None):
 def start_gunicorn(project, env, workers=2, port=None):
     """gunicorn with the baked deploy/gunicorn.conf.py, bound to a free loopback port."""
     port = port or free_port()
-    env = baked_env(**{**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers)})
-    slug = next(project.glob("*/asgi.py")).parent.name
-    process = spawn(
-        project, "python", "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", f"{slug}.asgi:application", env=env
-    )
+    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers)}
+    process = spawn(project, "python", "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", env=env)
     return wait_for_port(process, port, "gunicorn"), f"127.0.0.1:{port}"
+
+
+NGINX_MAIN = """\
+daemon off;
+user root;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log;
+events {{}}
+http {{
+    include /etc/nginx/mime.types;
+    access_log off;
+    client_body_temp_path {prefix}/client_body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    include {prefix}/site.conf;
+}}
+"""
+
+
+def render_nginx_site(site, port, upstream, static_root):
+    """The baked deploy/nginx.conf with its EDIT lines pointed at this machine's ports and folders."""
+    rendered = (
+        site.replace("listen 80;", f"listen 127.0.0.1:{port};")
+        .replace("listen [::]:80;\n", "")
+        .replace("server 127.0.0.1:8000;", f"server {upstream};")
+    )
+    rendered, aliases = re.subn(r"alias \S+/staticfiles/;", f"alias {static_root}/;", rendered)
+    assert aliases == 1 and f"listen 127.0.0.1:{port};" in rendered and f"server {upstream};" in rendered
+    return rendered
+
+
+def start_nginx(site_conf, prefix):
+    """The real nginx serving `site_conf` (a server block, as in deploy/), under a private prefix folder."""
+    nginx = shutil.which("nginx") or next(filter(os.path.exists, ["/usr/sbin/nginx"]), None)
+    if nginx is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    prefix.mkdir(parents=True, exist_ok=True)
+    (prefix / "site.conf").write_text(site_conf)
+    (prefix / "nginx.conf").write_text(NGINX_MAIN.format(prefix=prefix))
+    port = int(re.search(r"listen 127\.0\.0\.1:(\d+);", site_conf).group(1))
+    process = subprocess.Popen(
+        [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return wait_for_port(process, port, "nginx")
