@@ -58,6 +58,14 @@ def test_demo_apps_are_present_only_when_chosen(baked):
         assert (f'    "{app}",' in settings) == wanted
 
 
+def test_deploy_files_are_present_only_when_chosen(baked):
+    _, context, project = baked
+    wanted = context.get("include_deploy", True)
+    for name in ["deploy/gunicorn.conf.py", "deploy/nginx.conf", "Dockerfile", "compose.yaml", ".dockerignore"]:
+        assert (project / name).is_file() == wanted, name
+    assert ("## Deploy" in (project / "README.md").read_text()) == wanted
+
+
 @pytest.mark.parametrize("layer", ["memory", "redis"])
 def test_baked_project_tests_pass(baked, layer):
     # Each baked suite runs twice: on the in-memory layer, and with --redis on its own redis-server.
