@@ -9,6 +9,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 
 import pytest
@@ -39,6 +41,23 @@ def stop(process):
             process.kill()
             process.wait()
     return process.stdout.read() if process.stdout else ""
+
+
+def read_until(process, text, count=1, timeout=30):
+    """Read a running process's output until `text` has appeared `count` times; return what was read."""
+    timer = threading.Timer(timeout, process.terminate)
+    timer.start()
+    lines = []
+    try:
+        for line in iter(process.stdout.readline, ""):
+            lines.append(line)
+            if sum(text in seen for seen in lines) >= count:
+                break
+    finally:
+        timer.cancel()
+    output = "".join(lines)
+    assert output.count(text) >= count, f"expected {text!r} {count} times:\n{output}"
+    return output
 
 
 def start_redis(directory, port=None):
@@ -75,11 +94,19 @@ def start_uvicorn(project, env, port=None):
 
 
 def start_gunicorn(project, env, workers=2, port=None):
-    """gunicorn with the baked deploy/gunicorn.conf.py, bound to a free loopback port."""
+    """gunicorn with the baked deploy/gunicorn.conf.py on a free loopback port; returns once every worker
+    has started its application, with (process, address, what it printed so far)."""
     port = port or free_port()
-    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers)}
+    env = {
+        **env,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(workers),
+        # gunicorn's control socket goes to $XDG_RUNTIME_DIR (else ~/.gunicorn): one per test run.
+        "XDG_RUNTIME_DIR": tempfile.mkdtemp(prefix="gunicorn-"),
+    }
     process = spawn(project, "python", "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", env=env)
-    return wait_for_port(process, port, "gunicorn"), f"127.0.0.1:{port}"
+    output = read_until(process, "Application startup complete", count=workers)
+    return wait_for_port(process, port, "gunicorn"), f"127.0.0.1:{port}", output
 
 
 NGINX_MAIN = """\

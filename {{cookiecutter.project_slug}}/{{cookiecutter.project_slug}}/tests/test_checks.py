@@ -2,6 +2,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,23 @@ def test_redis_layer_with_several_processes_and_runworker_is_fine(settings, monk
     monkeypatch.setenv("WEB_CONCURRENCY", "4")
     monkeypatch.setattr(sys, "argv", ["manage.py", "runworker", "tasks"])
     assert checks.run_checks(tags=[TAG]) == []
+
+
+def test_runworker_on_the_in_memory_layer_prints_the_warning():
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "runworker", "tasks"],
+        cwd=PROJECT_DIR,
+        env={**os.environ, "REDIS_URL": ""},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # runworker never ends by itself: stop it once it has had time to print its checks.
+    timer = threading.Timer(15, worker.terminate)
+    timer.start()
+    try:
+        lines = iter(worker.stderr.readline, "")
+        assert any("channel_layers.W002" in line for line in lines)
+    finally:
+        timer.cancel()
+        worker.terminate()
+        worker.wait()
