@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -101,8 +100,8 @@ def start_gunicorn(project, env, workers=2, port=None):
         **env,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(workers),
-        # gunicorn's control socket goes to $XDG_RUNTIME_DIR (else ~/.gunicorn): one per test run.
-        "XDG_RUNTIME_DIR": tempfile.mkdtemp(prefix="gunicorn-"),
+        # Otherwise every gunicorn of this user shares one control socket path (~/.gunicorn/gunicorn.ctl).
+        "GUNICORN_CMD_ARGS": "--no-control-socket",
     }
     process = spawn(project, "python", "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", env=env)
     output = read_until(process, "Application startup complete", count=workers)
