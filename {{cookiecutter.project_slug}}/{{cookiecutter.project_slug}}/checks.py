@@ -55,17 +55,18 @@ def redis_problems():
         return []
     errors = []
     for host in layer.get("CONFIG", {}).get("hosts", []):
-        if not isinstance(host, str):
-            continue  # sentinel and connection dicts are taken as they are
+        url = host.get("address") if isinstance(host, dict) else host
+        if not isinstance(url, str):
+            continue  # sentinel and (host, port) entries are taken as they are
         client = redis.Redis.from_url(
-            host, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS, socket_timeout=CONNECT_TIMEOUT_SECONDS
+            url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS, socket_timeout=CONNECT_TIMEOUT_SECONDS
         )
         try:
             client.ping()
         except (redis.RedisError, OSError) as error:
             errors.append(
                 Error(
-                    f"The channel layer cannot reach Redis at {redis_location(host)}: {error}",
+                    f"The channel layer cannot reach Redis at {redis_location(url)}: {error}",
                     hint="Start Redis there, correct REDIS_URL, or empty REDIS_URL for the in-memory layer "
                     "(one process only).",
                     id="channel_layers.E001",

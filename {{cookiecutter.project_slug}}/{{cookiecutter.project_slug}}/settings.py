@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+import redis
 from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -27,10 +28,13 @@ def channel_layers_for(redis_urls):
     """No URL: one process keeps groups in memory. One or more URLs: channels-redis (several = sharded)."""
     if not redis_urls:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # A pooled connection that Redis has closed (restart, failover) is retried once on a fresh connection,
+    # rather than failing the socket that happened to pick it.
+    hosts = [{"address": url, "retry_on_error": [redis.ConnectionError]} for url in redis_urls]
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": redis_urls},
+            "CONFIG": {"hosts": hosts},
         }
     }
 

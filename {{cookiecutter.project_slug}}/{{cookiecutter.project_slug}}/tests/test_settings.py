@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import redis
+
 from {{ cookiecutter.project_slug }}.settings import channel_layers_for
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -15,12 +17,14 @@ def test_no_redis_url_means_in_memory_layer():
 def test_one_redis_url_means_redis_layer():
     layer = channel_layers_for(["redis://127.0.0.1:6379/0"])["default"]
     assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert layer["CONFIG"]["hosts"] == ["redis://127.0.0.1:6379/0"]
+    [host] = layer["CONFIG"]["hosts"]
+    assert host["address"] == "redis://127.0.0.1:6379/0"
+    assert redis.ConnectionError in host["retry_on_error"]
 
 
 def test_several_redis_urls_are_sharded_hosts():
     urls = ["redis://127.0.0.1:6379/0", "redis://127.0.0.1:6380/0"]
-    assert channel_layers_for(urls)["default"]["CONFIG"]["hosts"] == urls
+    assert [host["address"] for host in channel_layers_for(urls)["default"]["CONFIG"]["hosts"]] == urls
 
 
 def test_missing_secret_gives_one_clear_line():
