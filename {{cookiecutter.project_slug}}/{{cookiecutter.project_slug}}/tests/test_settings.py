@@ -36,3 +36,12 @@ def test_missing_secret_gives_one_clear_line():
     assert result.returncode == 1
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sqlite_path_comes_from_the_environment(tmp_path):
+    env = {**os.environ, "DJANGO_SQLITE_PATH": str(tmp_path / "data.sqlite3")}
+    code = "from django.conf import settings; print(settings.DATABASES['default']['NAME'])"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == str(tmp_path / "data.sqlite3"), result.stderr
