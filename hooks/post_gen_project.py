@@ -11,9 +11,11 @@ from pathlib import Path
 SLUG = "{{ cookiecutter.project_slug }}"
 CHANNEL_LAYER = "{{ cookiecutter.channel_layer }}"
 INCLUDE_DEMO_APPS = "{{ cookiecutter.include_demo_apps }}" == "True"
+INCLUDE_DEPLOY = "{{ cookiecutter.include_deploy }}" == "True"
 
 DEMO_APPS = ["echo", "chat"]
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEPLOY_FILES = ["deploy", "Dockerfile", "compose.yaml", ".dockerignore"]
 
 
 def write_env(project, channel_layer):
@@ -41,6 +43,15 @@ def remove_demo_apps(project, slug):
     settings.write_text("\n".join(kept) + "\n")
 
 
+def remove_deploy_files(project):
+    for name in DEPLOY_FILES:
+        path = project / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
 def print_next_steps(project):
     print(
         f"\nYour project is ready in {project}. Next:\n\n"
@@ -56,6 +67,8 @@ def main():
     write_env(project, CHANNEL_LAYER)
     if not INCLUDE_DEMO_APPS:
         remove_demo_apps(project, SLUG)
+    if not INCLUDE_DEPLOY:
+        remove_deploy_files(project)
     print_next_steps(project)
 
 

@@ -16,6 +16,7 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 MATRIX = {
     "defaults": {},
     "no-demo-apps": {"include_demo_apps": False},
+    "no-deploy": {"include_deploy": False},
     "redis-layer": {"channel_layer": "redis"},
     "other-name": {"project_name": "Zulu Chat Ops", "description": "Operations chat"},
 }

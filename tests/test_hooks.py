@@ -120,6 +120,15 @@ def test_remove_demo_apps_deletes_folders_and_their_lines(tmp_path):
     assert not any((tmp_path / app).exists() for app in post_gen.DEMO_APPS)
 
 
+def test_remove_deploy_files_leaves_the_rest(tmp_path):
+    (tmp_path / "deploy" / "systemd").mkdir(parents=True)
+    (tmp_path / "deploy" / "nginx.conf").write_text("")
+    for name in ["Dockerfile", "compose.yaml", ".dockerignore", "manage.py"]:
+        (tmp_path / name).write_text("")
+    post_gen.remove_deploy_files(tmp_path)
+    assert [path.name for path in tmp_path.iterdir()] == ["manage.py"]
+
+
 @pytest.mark.parametrize("name", ['Ends with a quote"', "ends with backslash\\", "it's '''fine'''"])
 def test_awkward_answers_reach_the_hook_as_data(tmp_path, name):
     result = subprocess.run(

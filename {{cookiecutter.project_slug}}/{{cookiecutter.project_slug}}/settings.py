@@ -32,7 +32,18 @@ def channel_layers_for(redis_urls):
     """No URL: one process keeps groups in memory. One or more URLs: channels-redis (several = sharded)."""
     if not redis_urls:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    hosts = [{"address": url, "socket_timeout": REDIS_SOCKET_TIMEOUT} for url in redis_urls]
+    import redis  # here, so a project on the in-memory layer never imports it
+
+    hosts = [
+        {
+            "address": url,
+            "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            # A pooled connection that Redis has closed (restart, failover) is retried once on a fresh
+            # connection, rather than failing the socket that happened to pick it.
+            "retry_on_error": [redis.ConnectionError],
+        }
+        for url in redis_urls
+    ]
     return {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": hosts}}}
 
 
@@ -100,7 +111,7 @@ TEMPLATES = [
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "db.sqlite3",
+        "NAME": os.environ.get("DJANGO_SQLITE_PATH") or BASE_DIR / "db.sqlite3",
         # Tests never touch the development database.
         "TEST": {"NAME": BASE_DIR / "test_db.sqlite3"},
     }
@@ -122,5 +133,25 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
 STATIC_URL = "static/"
+# collectstatic copies here; in production nginx serves this folder (deploy/nginx.conf), no Python involved.
 STATIC_ROOT = BASE_DIR / "staticfiles"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if not DEBUG:
+    # Production: nginx terminates HTTPS and says so in X-Forwarded-Proto (deploy/nginx.conf always sets it).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", "true")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    # Start low: browsers remember HSTS for this many seconds. Raise it (e.g. 31536000) once HTTPS works.
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "60"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", "true")
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", "true")
+    # Origins allowed to POST forms from another host, e.g. https://example.com (same-host needs none).
+    CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+    # Without DEBUG, Django's default logging only mails errors: print them for journald / docker logs.
+    LOGGING = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"console": {"class": "logging.StreamHandler"}},
+        "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    }

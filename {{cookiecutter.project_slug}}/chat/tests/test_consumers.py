@@ -1,6 +1,13 @@
+import asyncio
+import os
+import sys
+from pathlib import Path
+
 import pytest
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 async def test_two_clients_in_one_room_see_each_other_and_another_room_does_not(connect):
@@ -49,3 +56,21 @@ def test_pages_render_and_escape_the_room_name(client):
     response = client.get("/chat/<b>café/")
     assert response.status_code == 200
     assert b"<b>" not in response.content
+
+
+@pytest.mark.redis
+async def test_a_message_sent_from_another_process_reaches_the_room(connect, redis_url):
+    # The point of a shared layer: a shell, a worker or another server process can talk to these sockets.
+    socket = await connect("/ws/chat/lobby/")
+    code = (
+        "from asgiref.sync import async_to_sync; from channels.layers import get_channel_layer; "
+        "from chat.groups import room_group_name; async_to_sync(get_channel_layer().group_send)("
+        "room_group_name('lobby'), {'type': 'chat.message', 'message': 'from a shell', 'user': 'ops'})"
+    )
+    env = {**os.environ, "REDIS_URL": redis_url}
+    shell = await asyncio.create_subprocess_exec(
+        sys.executable, "manage.py", "shell", "-c", code, cwd=PROJECT_DIR, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    _, stderr = await shell.communicate()
+    assert shell.returncode == 0, stderr.decode()
+    assert await socket.receive_json_from(timeout=5) == {"message": "from a shell", "user": "ops"}

@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import redis
+
 from {{ cookiecutter.project_slug }}.settings import channel_layers_for
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -15,13 +17,14 @@ def test_no_redis_url_means_in_memory_layer():
 def test_one_redis_url_means_redis_layer():
     layer = channel_layers_for(["redis://127.0.0.1:6379/0"])["default"]
     assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert [host["address"] for host in layer["CONFIG"]["hosts"]] == ["redis://127.0.0.1:6379/0"]
+    [host] = layer["CONFIG"]["hosts"]
+    assert host["address"] == "redis://127.0.0.1:6379/0"
+    assert redis.ConnectionError in host["retry_on_error"]
 
 
 def test_several_redis_urls_are_sharded_hosts():
     urls = ["redis://127.0.0.1:6379/0", "redis://127.0.0.1:6380/0"]
-    hosts = channel_layers_for(urls)["default"]["CONFIG"]["hosts"]
-    assert [host["address"] for host in hosts] == urls
+    assert [host["address"] for host in channel_layers_for(urls)["default"]["CONFIG"]["hosts"]] == urls
 
 
 def test_redis_reads_outlast_the_layers_blocking_wait():
@@ -39,3 +42,12 @@ def test_missing_secret_gives_one_clear_line():
     assert result.returncode == 1
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sqlite_path_comes_from_the_environment(tmp_path):
+    env = {**os.environ, "DJANGO_SQLITE_PATH": str(tmp_path / "data.sqlite3")}
+    code = "from django.conf import settings; print(settings.DATABASES['default']['NAME'])"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == str(tmp_path / "data.sqlite3"), result.stderr

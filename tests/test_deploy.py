@@ -1,0 +1,180 @@
+"""The baked deployment files: production settings, nginx in front of gunicorn, systemd, Docker.
+
+There is no Docker engine here: the Dockerfile and compose.yaml are checked for what can be checked without
+one (they parse, name only services and files that exist, and run commands the project has).
+"""
+
+import asyncio
+import configparser
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+import websockets
+import yaml
+
+from .conftest import baked_env, free_port, run_in
+from .processes import render_nginx_site, start_gunicorn, start_nginx, stop
+
+PRODUCTION = {"DJANGO_DEBUG": "false", "DJANGO_ALLOWED_HOSTS": "example.org,localhost,127.0.0.1"}
+
+
+@pytest.fixture(scope="module")
+def project(cookies_session):
+    return cookies_session.bake().project_path
+
+
+@pytest.fixture(scope="module")
+def django_commands(project):
+    return set(run_in(project, "python", "manage.py", "help", "--commands").stdout.split())
+
+
+def test_production_settings_pass_the_deploy_checks(project):
+    run_in(project, "python", "manage.py", "check", "--deploy", "--fail-level", "WARNING", env=baked_env(**PRODUCTION))
+
+
+def test_development_settings_do_not_pass_them(project):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=project,
+        env=baked_env(DJANGO_DEBUG="true"),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1 and "security.W018" in result.stderr
+
+
+def manage_commands(command):
+    """The `manage.py X` subcommands named in a shell command line."""
+    words = shlex.split(command) if isinstance(command, str) else command
+    return [words[i + 1] for i, word in enumerate(words[:-1]) if word == "manage.py"]
+
+
+def test_compose_names_only_services_and_files_that_exist(project, django_commands):
+    compose = yaml.safe_load((project / "compose.yaml").read_text())
+    services = compose["services"]
+    assert set(services) == {"web", "worker", "redis", "nginx"}
+    for name, service in services.items():
+        for needed in service.get("depends_on", []):
+            assert needed in services, f"{name} depends on unknown {needed}"
+        if "network_mode" in service:
+            assert service["network_mode"].removeprefix("service:") in services
+        if service.get("build") == ".":
+            assert (project / "Dockerfile").is_file()
+            assert (project / service["env_file"]).is_file()
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (project / source).is_file(), f"{name} mounts missing {source}"
+            else:
+                assert source in compose["volumes"], f"{name} mounts undeclared volume {source}"
+        command = " ".join(service.get("command", []))
+        for subcommand in manage_commands(shlex.split(command.replace("&&", " "))):
+            assert subcommand in django_commands
+        for config in re.findall(r"gunicorn -c (\S+)", command):
+            assert (project / config).is_file()
+    assert "gunicorn -c deploy/gunicorn.conf.py" in services["web"]["command"][-1]
+    slug = project.name
+    nginx_mount = next(v for v in services["nginx"]["volumes"] if v.startswith("static:"))
+    assert nginx_mount.split(":")[1] == f"/srv/{slug}/staticfiles"
+
+
+def test_dockerfile_runs_the_projects_commands(project, django_commands, tmp_path):
+    lines = (project / "Dockerfile").read_text().replace("\\\n", " ").splitlines()
+    workdir = next(line.split()[1] for line in lines if line.startswith("WORKDIR"))
+    assert workdir == f"/srv/{project.name}"
+    assert f"alias {workdir}/staticfiles/;" in (project / "deploy/nginx.conf").read_text()
+    cmd = json.loads(next(line for line in lines if line.startswith("CMD")).removeprefix("CMD"))
+    assert cmd[:2] == ["gunicorn", "-c"] and (project / cmd[2]).is_file()
+    run = next(line for line in lines if line.startswith("RUN")).removeprefix("RUN")
+    for step in run.split("&&"):
+        for subcommand in manage_commands(step):
+            assert subcommand in django_commands
+    assert ".env" in (project / ".dockerignore").read_text().split()
+    # The build's collectstatic step, run as the image runs it: without the (ignored) .env.
+    copy = tmp_path / "image"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".env", "staticfiles"))
+    collect = next(step for step in run.split("&&") if "collectstatic" in step).split()
+    env = baked_env(**dict(word.split("=", 1) for word in collect if "=" in word))
+    run_in(copy, *["python" if word == "python" else word for word in collect if "=" not in word], env=env)
+    assert (copy / "staticfiles" / "chat" / "room.js").is_file()
+
+
+@pytest.mark.parametrize("unit", ["web.service", "worker@.service"])
+def test_systemd_units_run_the_projects_commands(project, unit, django_commands):
+    path = project / "deploy" / "systemd" / f"{project.name}-{unit}"
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read_string(path.read_text())
+    service = parser["Service"]
+    assert service["WorkingDirectory"] == f"/srv/{project.name}"
+    assert service["EnvironmentFile"] == f"/srv/{project.name}/.env"
+    words = shlex.split(service["ExecStart"])
+    assert words[0].startswith(f"/srv/{project.name}/.venv/bin/")
+    for subcommand in manage_commands(words):
+        assert subcommand in django_commands
+    if "-c" in words:
+        assert (project / words[words.index("-c") + 1]).is_file()
+    if shutil.which("systemd-analyze"):
+        result = subprocess.run(["systemd-analyze", "verify", "--man=no", str(path)], capture_output=True, text=True)
+        assert "Unknown key" not in result.stderr and "Unknown section" not in result.stderr, result.stderr
+
+
+@pytest.mark.nginx
+@pytest.mark.redis
+def test_nginx_in_front_of_gunicorn_serves_static_files_pages_and_sockets(project, redis_url, tmp_path):
+    env = baked_env(**PRODUCTION, REDIS_URL=redis_url)
+    run_in(project, "python", "manage.py", "migrate", "--verbosity", "0", env=env)
+    run_in(project, "python", "manage.py", "collectstatic", "--noinput", "--verbosity", "0", env=env)
+    gunicorn, upstream, started = start_gunicorn(project, env, workers=2)
+    port = free_port()
+    site = render_nginx_site((project / "deploy/nginx.conf").read_text(), port, upstream, project / "staticfiles")
+    nginx = start_nginx(site, tmp_path / "nginx")
+    address = f"127.0.0.1:{port}"
+    try:
+        with urllib.request.urlopen(f"http://{address}/static/chat/room.js", timeout=5) as response:
+            assert response.status == 200
+            assert response.read() == (project / "chat/static/chat/room.js").read_bytes()
+            assert "javascript" in response.headers["Content-Type"]
+        # Pages reach Django, which sees plain http through the forwarded headers and sends browsers to https.
+        request = urllib.request.Request(f"http://{address}/chat/lobby/")
+        with pytest.raises(urllib.error.HTTPError) as redirect:
+            urllib.request.build_opener(NoRedirect).open(request, timeout=5)
+        assert redirect.value.code == 301
+        assert redirect.value.headers["Location"] == "https://127.0.0.1/chat/lobby/"
+
+        async def chat():
+            clients = [
+                await websockets.connect(f"ws://{address}/ws/chat/lobby/", origin="http://localhost") for _ in range(4)
+            ]
+            await clients[0].send(json.dumps({"message": "through nginx"}))
+            heard = [json.loads(await asyncio.wait_for(client.recv(), 5)) for client in clients]
+            for client in clients:
+                await client.close()
+            return heard
+
+        assert asyncio.run(chat()) == [{"message": "through nginx", "user": "anonymous"}] * 4
+    finally:
+        nginx_output = stop(nginx)
+        gunicorn_output = started + stop(gunicorn)
+    # (channels-redis may log a receive cut short by the shutdown itself: only the serving part must be clean)
+    serving = gunicorn_output.split("Handling signal: term")[0]
+    assert serving.count("Booting worker") == 2 and "Traceback" not in serving, gunicorn_output
+    assert "[emerg]" not in nginx_output
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def test_gunicorn_with_several_workers_on_the_in_memory_layer_warns(project):
+    gunicorn, _, started = start_gunicorn(project, baked_env(**PRODUCTION, REDIS_URL=""), workers=2)
+    output = started + stop(gunicorn)
+    assert "channel_layers.W001" in output and "2 server processes" in output, output

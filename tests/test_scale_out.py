@@ -1,0 +1,95 @@
+"""Scale-out on Redis, proven with real processes: sockets on different server processes share chat rooms.
+
+`cluster` starts N uvicorn processes on one set of Redis URLs; checks that need more processes (a
+runworker, a management command that sends to sockets) start them beside it with `spawn`.
+"""
+
+import asyncio
+import json
+
+import pytest
+import redis
+import websockets
+
+from .conftest import baked_env, run_in
+from .processes import start_redis, start_uvicorn, stop
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture(scope="module")
+def project(cookies_session):
+    project = cookies_session.bake(extra_context={"channel_layer": "redis"}).project_path
+    run_in(project, "python", "manage.py", "migrate", "--skip-checks", "--verbosity", "0")
+    return project
+
+
+@pytest.fixture
+def cluster(project):
+    """`cluster(redis_urls, servers=2)` -> addresses of that many uvicorn processes sharing those Redis URLs."""
+    started = []
+
+    def start(redis_urls, servers=2):
+        env = baked_env(REDIS_URL=",".join(redis_urls))
+        for _ in range(servers):
+            started.append(start_uvicorn(project, env))
+        return [address for _, address in started[-servers:]]
+
+    yield start
+    for process, _ in started:
+        stop(process)
+
+
+async def chat_across(addresses, room, text):
+    """One client per server in `room`; the first speaks; returns what each one heard."""
+    clients = [
+        await websockets.connect(f"ws://{address}/ws/chat/{room}/", origin="http://localhost") for address in addresses
+    ]
+    try:
+        await clients[0].send(json.dumps({"message": text}))
+        return [json.loads(await asyncio.wait_for(client.recv(), 5))["message"] for client in clients]
+    finally:
+        for client in clients:
+            await client.close()
+
+
+def test_a_chat_message_reaches_clients_on_another_server_process(cluster, redis_url):
+    first, second = cluster([redis_url])
+    assert asyncio.run(chat_across([first, second], "lobby", "across")) == ["across", "across"]
+    assert asyncio.run(chat_across([second, first], "lobby", "and back")) == ["and back", "and back"]
+
+
+def test_several_redis_urls_shard_rooms_across_both_servers(cluster, tmp_path):
+    shards = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        shards.append(start_redis(tmp_path / name))
+    try:
+        first, second = cluster([url for _, url in shards])
+        rooms = [f"room-{number}" for number in range(12)]
+
+        async def every_room():
+            clients = {
+                room: [
+                    await websockets.connect(f"ws://{address}/ws/chat/{room}/", origin="http://localhost")
+                    for address in (first, second)
+                ]
+                for room in rooms
+            }
+            # While the sockets are open, each room's group lives on exactly one shard, and both shards hold some.
+            held = [redis.Redis.from_url(url).keys("asgi:group:*") for _, url in shards]
+            for room, (speaker, listener) in clients.items():
+                await speaker.send(json.dumps({"message": room}))
+                assert json.loads(await asyncio.wait_for(listener.recv(), 5))["message"] == room
+                assert json.loads(await asyncio.wait_for(speaker.recv(), 5))["message"] == room
+            for pair in clients.values():
+                for client in pair:
+                    await client.close()
+            return held
+
+        held = asyncio.run(every_room())
+        assert all(held), f"one shard holds no room: {held}"
+        assert sum(map(len, held)) == len(rooms)
+    finally:
+        for process, _ in shards:
+            stop(process)

@@ -1,0 +1,129 @@
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from channels.testing import ApplicationCommunicator
+from django.core import checks
+
+from {{ cookiecutter.project_slug }}.asgi import application
+from {{ cookiecutter.project_slug }}.checks import TAG, memory_layer_problems, redis_location, redis_problems
+from {{ cookiecutter.project_slug }}.settings import channel_layers_for
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def closed_port():
+    """A loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def manage(*args, **env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_DIR,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_unreachable_redis_is_an_error_naming_the_host(settings, closed_port):
+    settings.CHANNEL_LAYERS = channel_layers_for([f"redis://:secret@127.0.0.1:{closed_port}/0"])
+    [error] = redis_problems()
+    assert error.id == "channel_layers.E001"
+    assert f"127.0.0.1:{closed_port}" in error.msg
+    assert "secret" not in error.msg
+
+
+@pytest.mark.redis
+def test_each_unreachable_shard_is_named_and_reachable_ones_pass(settings, closed_port, redis_url):
+    settings.CHANNEL_LAYERS = channel_layers_for([redis_url, f"redis://127.0.0.1:{closed_port}/0"])
+    [error] = redis_problems()
+    assert f"127.0.0.1:{closed_port}" in error.msg
+    settings.CHANNEL_LAYERS = channel_layers_for([redis_url, redis_url.replace("/0", "/1")])
+    assert redis_problems() == []
+
+
+@pytest.mark.parametrize(
+    ("url", "location"),
+    [
+        ("redis://127.0.0.1:6380/0", "127.0.0.1:6380"),
+        ("rediss://user:pw@cache.example.org/2", "cache.example.org:6379"),
+        ("unix:///run/redis/redis.sock", "/run/redis/redis.sock"),
+    ],
+)
+def test_redis_location_hides_credentials(url, location):
+    assert redis_location(url) == location
+
+
+def test_manage_py_check_names_the_unreachable_host(closed_port):
+    result = manage("check", REDIS_URL=f"redis://127.0.0.1:{closed_port}/0")
+    assert result.returncode == 1
+    assert f"channel_layers.E001) The channel layer cannot reach Redis at 127.0.0.1:{closed_port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_commands_that_do_not_use_the_layer_work_without_redis(closed_port):
+    result = manage("makemigrations", "--check", "--dry-run", REDIS_URL=f"redis://127.0.0.1:{closed_port}/0")
+    assert result.returncode == 0, result.stderr
+
+
+async def test_server_start_fails_with_the_same_message(settings, closed_port):
+    settings.CHANNEL_LAYERS = channel_layers_for([f"redis://127.0.0.1:{closed_port}/0"])
+    communicator = ApplicationCommunicator(application, {"type": "lifespan", "asgi": {"version": "3.0"}})
+    await communicator.send_input({"type": "lifespan.startup"})
+    reply = await communicator.receive_output(timeout=10)
+    assert reply["type"] == "lifespan.startup.failed"
+    assert f"Redis at 127.0.0.1:{closed_port}" in reply["message"]
+    await communicator.wait()
+
+
+def test_in_memory_layer_with_several_server_processes_warns(settings, monkeypatch):
+    settings.CHANNEL_LAYERS = channel_layers_for([])
+    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    [warning] = memory_layer_problems()
+    assert warning.id == "channel_layers.W001" and "never cross processes" in warning.msg
+    monkeypatch.setenv("WEB_CONCURRENCY", "1")
+    assert memory_layer_problems() == []
+
+
+def test_in_memory_layer_with_runworker_warns(settings, monkeypatch):
+    settings.CHANNEL_LAYERS = channel_layers_for([])
+    monkeypatch.setattr(sys, "argv", ["manage.py", "runworker", "tasks"])
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    assert [problem.id for problem in checks.run_checks(tags=[TAG])] == ["channel_layers.W002"]
+
+
+@pytest.mark.redis
+def test_redis_layer_with_several_processes_and_runworker_is_fine(settings, monkeypatch, redis_url):
+    settings.CHANNEL_LAYERS = channel_layers_for([redis_url])
+    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    monkeypatch.setattr(sys, "argv", ["manage.py", "runworker", "tasks"])
+    assert checks.run_checks(tags=[TAG]) == []
+
+
+def test_runworker_on_the_in_memory_layer_prints_the_warning():
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "runworker", "tasks"],
+        cwd=PROJECT_DIR,
+        env={**os.environ, "REDIS_URL": ""},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # runworker never ends by itself: stop it once it has had time to print its checks.
+    timer = threading.Timer(15, worker.terminate)
+    timer.start()
+    try:
+        lines = iter(worker.stderr.readline, "")
+        assert any("channel_layers.W002" in line for line in lines)
+    finally:
+        timer.cancel()
+        worker.terminate()
+        worker.wait()
