@@ -11,9 +11,13 @@ from pathlib import Path
 SLUG = "{{ cookiecutter.project_slug }}"
 CHANNEL_LAYER = "{{ cookiecutter.channel_layer }}"
 INCLUDE_DEMO_APPS = "{{ cookiecutter.include_demo_apps }}" == "True"
+EDITOR = "{{ cookiecutter.editor }}"
 
 DEMO_APPS = ["echo", "chat"]
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+EDITOR_FOLDERS = {"pycharm": ".run", "vscode": ".vscode"}
+# Run configurations that start a demo app's code: `runworker tasks` serves the demo `tasks` worker.
+DEMO_RUN_CONFIGS = [".run/runworker.run.xml"]
 
 
 def write_env(project, channel_layer):
@@ -41,6 +45,19 @@ def remove_demo_apps(project, slug):
     settings.write_text("\n".join(kept) + "\n")
 
 
+def remove_demo_run_configs(project):
+    for config in DEMO_RUN_CONFIGS:
+        (project / config).unlink(missing_ok=True)
+
+
+def remove_other_editors(project, editor):
+    """Keep the run configurations of the chosen editor: "both" keeps all, "none" keeps none."""
+    kept = {"both": set(EDITOR_FOLDERS), "none": set()}.get(editor, {editor})
+    for name, folder in EDITOR_FOLDERS.items():
+        if name not in kept:
+            shutil.rmtree(project / folder)
+
+
 def print_next_steps(project):
     print(
         f"\nYour project is ready in {project}. Next:\n\n"
@@ -56,6 +73,8 @@ def main():
     write_env(project, CHANNEL_LAYER)
     if not INCLUDE_DEMO_APPS:
         remove_demo_apps(project, SLUG)
+        remove_demo_run_configs(project)
+    remove_other_editors(project, EDITOR)
     print_next_steps(project)
 
 

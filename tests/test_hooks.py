@@ -1,6 +1,7 @@
 """The hooks as plain Python (their Jinja sits in string literals), and as the cookiecutter CLI runs them."""
 
 import importlib.util
+import json
 import subprocess
 import sys
 
@@ -145,3 +146,34 @@ def test_awkward_answers_reach_the_hook_as_data(tmp_path, name):
         assert "may not contain double quotes" in result.stderr
         assert "Traceback" not in result.stderr
         assert list(tmp_path.iterdir()) == []
+
+
+def make_editor_folders(tmp_path):
+    for folder in post_gen.EDITOR_FOLDERS.values():
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "config").write_text("x")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("editor", "kept"),
+    [("pycharm", {".run"}), ("vscode", {".vscode"}), ("both", {".run", ".vscode"}), ("none", set())],
+)
+def test_remove_other_editors_keeps_only_the_chosen_folders(tmp_path, editor, kept):
+    project = make_editor_folders(tmp_path)
+    post_gen.remove_other_editors(project, editor)
+    assert {path.name for path in project.iterdir()} == kept
+
+
+def test_every_editor_choice_is_handled_by_the_hook():
+    choices = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())["editor"]
+    assert set(choices) == {*post_gen.EDITOR_FOLDERS, "both", "none"}
+
+
+def test_remove_demo_run_configs_drops_the_worker_config_only(tmp_path):
+    (tmp_path / ".run").mkdir()
+    for name in ["runworker.run.xml", "migrate.run.xml"]:
+        (tmp_path / ".run" / name).write_text("x")
+    post_gen.remove_demo_run_configs(tmp_path)
+    assert [path.name for path in (tmp_path / ".run").iterdir()] == ["migrate.run.xml"]
+    post_gen.remove_demo_run_configs(tmp_path)  # already gone, or no .run/ at all: nothing to do
