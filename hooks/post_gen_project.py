@@ -4,6 +4,7 @@ Side-effect free beyond the project folder (no network, pip or git), so cruft ca
 Jinja lives only in the string literals below, so this file imports and is unit-tested as plain Python.
 """
 
+import json
 import secrets
 import shutil
 from pathlib import Path
@@ -45,6 +46,32 @@ def remove_demo_apps(project, slug):
     settings.write_text("\n".join(kept) + "\n")
 
 
+def without_reload_dirs(args, folders):
+    kept = []
+    for arg in args:
+        if kept and kept[-1] == "--reload-dir" and arg in folders:
+            kept.pop()
+        else:
+            kept.append(arg)
+    return kept
+
+
+def remove_reload_dirs(project, folders):
+    """Stop the uvicorn run configurations watching `folders` (uvicorn skips a missing one without a word)."""
+    for config in (project / ".run").glob("*.run.xml"):
+        text = config.read_text()
+        for folder in folders:
+            text = text.replace(f"--reload-dir {folder} ", "")
+        config.write_text(text)
+    launch = project / ".vscode" / "launch.json"
+    if launch.exists():
+        data = json.loads(launch.read_text())
+        for configuration in data["configurations"]:
+            if "args" in configuration:
+                configuration["args"] = without_reload_dirs(configuration["args"], folders)
+        launch.write_text(json.dumps(data, indent=2) + "\n")
+
+
 def remove_demo_run_configs(project):
     for config in DEMO_RUN_CONFIGS:
         (project / config).unlink(missing_ok=True)
@@ -74,6 +101,7 @@ def main():
     if not INCLUDE_DEMO_APPS:
         remove_demo_apps(project, SLUG)
         remove_demo_run_configs(project)
+        remove_reload_dirs(project, DEMO_APPS)
     remove_other_editors(project, EDITOR)
     print_next_steps(project)
 

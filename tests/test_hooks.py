@@ -177,3 +177,31 @@ def test_remove_demo_run_configs_drops_the_worker_config_only(tmp_path):
     post_gen.remove_demo_run_configs(tmp_path)
     assert [path.name for path in (tmp_path / ".run").iterdir()] == ["migrate.run.xml"]
     post_gen.remove_demo_run_configs(tmp_path)  # already gone, or no .run/ at all: nothing to do
+
+
+def test_remove_reload_dirs_edits_both_editors_and_keeps_the_rest(tmp_path):
+    (tmp_path / ".run").mkdir()
+    (tmp_path / ".vscode").mkdir()
+    xml = '<option value="p.asgi:app --reload-dir p --reload-dir chat --reload-dir chatbot --port 1" />'
+    (tmp_path / ".run" / "serve.run.xml").write_text(xml)
+    args = ["p.asgi:app", "--reload-dir", "p", "--reload-dir", "chat", "--reload-dir", "chatbot", "--port", "1"]
+    launch = {"version": "0.2.0", "configurations": [{"name": "serve", "args": args}, {"name": "other"}]}
+    (tmp_path / ".vscode" / "launch.json").write_text(json.dumps(launch, indent=2) + "\n")
+    post_gen.remove_reload_dirs(tmp_path, ["chat", "echo"])
+    assert "--reload-dir p --reload-dir chatbot --port 1" in (tmp_path / ".run" / "serve.run.xml").read_text()
+    written = json.loads((tmp_path / ".vscode" / "launch.json").read_text())
+    assert written["configurations"][0]["args"] == [
+        "p.asgi:app",
+        "--reload-dir",
+        "p",
+        "--reload-dir",
+        "chatbot",
+        "--port",
+        "1",
+    ]
+    assert written["configurations"][1] == {"name": "other"}
+
+
+def test_remove_reload_dirs_without_editor_folders_does_nothing(tmp_path):
+    post_gen.remove_reload_dirs(tmp_path, ["chat"])
+    assert list(tmp_path.iterdir()) == []
