@@ -81,11 +81,13 @@ def expand(value, macros, source):
     return value
 
 
-def pycharm_configs(project):
-    return [read_pycharm(path, project) for path in sorted((project / ".run").glob("*.run.xml"))]
+def pycharm_configs(project, module=None):
+    """`module`: the PyCharm module the configurations must name; a bake's is its package (the folder name)."""
+    module = module or project_package(project)
+    return [read_pycharm(path, project, module) for path in sorted((project / ".run").glob("*.run.xml"))]
 
 
-def read_pycharm(path, project):
+def read_pycharm(path, project, module):
     source = f".run/{path.name}"
     root = ET.parse(path).getroot()
     problem(root.tag == "component" and root.get("name") == "ProjectRunConfigurationManager", source, "bad root")
@@ -104,11 +106,11 @@ def read_pycharm(path, project):
     problem(not unknown, source, f"options PyCharm does not know (ignored silently): {sorted(unknown)}")
     for name, value in options.items():
         problem(not ABSOLUTE_PATH.search(value), source, f"{name} holds an absolute path: {value!r}")
-    slug = project_package(project)
-    modules = [module.get("name") for module in config.findall("module")]
-    problem(modules == [slug], source, f"<module name> should be {slug!r}, not {modules}")
+    modules = [element.get("name") for element in config.findall("module")]
+    problem(modules == [module], source, f"<module name> should be {module!r}, not {modules}")
     problem(options.get("SDK_HOME") == "" and options.get("IS_MODULE_SDK") == "true", source, "not the project SDK")
-    problem(options.get("WORKING_DIRECTORY") == "$PROJECT_DIR$", source, "WORKING_DIRECTORY is not $PROJECT_DIR$")
+    cwd = options.get("WORKING_DIRECTORY", "")
+    problem(cwd.startswith("$PROJECT_DIR$"), source, "WORKING_DIRECTORY is not in $PROJECT_DIR$")
     problem(options.get("PARENT_ENVS") == "true", source, "PARENT_ENVS is not true")
     # The settings read .env on every (re)start; PyCharm's .env field would freeze it at launch.
     problem(not options.get("ENV_FILES"), source, "ENV_FILES is set: settings.py reads .env itself")
