@@ -8,6 +8,7 @@ credentials, Django's documented non-interactive form of the same command.
 """
 
 import json
+import shlex
 import shutil
 import time
 
@@ -278,3 +279,14 @@ def test_an_unknown_manage_command_is_caught(broken):
     config = next(c for c in pycharm_configs(broken) if c.name == "runworker")
     with pytest.raises(AssertionError, match="Unknown command"):
         check_manage_command(config, broken, lambda args: run_in(broken, "python", *args))
+
+
+def test_readme_run_command_is_the_reload_configuration(baked):
+    _, context, project = baked
+    readme = (project / "README.md").read_text()
+    block = readme[readme.index(".venv/bin/python -m uvicorn") :]
+    command = shlex.split(block[: block.index("```")].replace("\\\n", " "))
+    configs = [c for c in all_configs(project) if c.name == "uvicorn (reload)"]
+    for config in configs:
+        args = with_port(config.args, 8000)
+        assert command[1:] == args[: args.index("--port")], config.source
