@@ -157,7 +157,11 @@ def vscode_configs(project):
 def read_vscode(config, project):
     source = f"launch.json {config.get('name')!r}"
     problem(config.get("type") == "debugpy" and config.get("request") == "launch", source, "not a debugpy launch")
-    problem(("module" in config) != ("program" in config), source, "needs exactly one of module/program")
+    debug_test = "debug-test" in config.get("purpose", [])
+    if debug_test:  # the Testing panel supplies its own program; a module or program would clash with it
+        problem("module" not in config and "program" not in config, source, "debug-test with a module/program")
+    else:
+        problem(("module" in config) != ("program" in config), source, "needs exactly one of module/program")
     problem(config.get("django") is True, source, '"django": true is missing')
     macros = {"${workspaceFolder}": str(project)}
     for value in [config.get("cwd", ""), config.get("envFile", ""), *config.get("args", [])]:
@@ -171,7 +175,12 @@ def read_vscode(config, project):
     problem(env_file != project / ".env", source, "envFile is .env: its edits would not reach a reloaded server")
     env = {**{k: v or "" for k, v in dotenv_values(env_file).items()}, **env}
     args = [expand(arg, macros, source) for arg in config.get("args", [])]
-    if "module" in config:
+    if debug_test:
+        # What the Testing panel runs (under the debugger): pytest with the workspace's pytestArgs.
+        settings = json.loads((project / ".vscode" / "settings.json").read_text())
+        problem(settings.get("python.testing.pytestEnabled") is True, source, "pytest is not enabled in settings.json")
+        args = ["-m", "pytest", *settings.get("python.testing.pytestArgs", [])]
+    elif "module" in config:
         problem(MODULE_NAME.match(config["module"]), source, f"module {config['module']!r} is not a module name")
         args = ["-m", config["module"], *args]
     else:

@@ -28,7 +28,7 @@ from .run_configs import (
 )
 
 PYCHARM_CONFIGS = {"uvicorn (reload)", "uvicorn (debug)", "pytest", "migrate", "runworker", "createsuperuser"}
-VSCODE_CONFIGS = {"uvicorn (reload)", "uvicorn (debug)", "pytest"}
+VSCODE_CONFIGS = {"uvicorn (reload)", "uvicorn (debug)", "pytest", "pytest (Testing panel)"}
 HEAVY_MODULES = ("daphne", "twisted")  # channels.testing imports daphne: only the tests may
 
 
@@ -249,13 +249,16 @@ def test_an_added_app_not_watched_is_caught(broken):
     [
         ('"type": "debugpy"', '"type": "python"', "not a debugpy launch"),
         ('"django": true', '"django": false', "django"),
+        ('"purpose": [', '"module": "pytest", "purpose": [', "debug-test with a module"),
+        ('"python.testing.pytestEnabled": true', '"python.testing.pytestEnabled": false', "pytest is not enabled"),
         ("/.vscode/launch.env", "/.env", "envFile is .env"),
         ("/.vscode/launch.env", "/.vscode/missing.env", "does not exist"),
         ('"cwd": "${workspaceFolder}"', '"cwd": "${workspaceRoot}"', "cwd"),
     ],
 )
 def test_vscode_mistakes_are_caught(broken, old, new, reason):
-    edit(broken / ".vscode" / "launch.json", old, new)
+    files = [broken / ".vscode" / "launch.json", broken / ".vscode" / "settings.json"]
+    edit(next(path for path in files if old in path.read_text()), old, new)
     with pytest.raises(ConfigProblem, match=reason):
         vscode_configs(broken)
 
