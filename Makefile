@@ -28,7 +28,8 @@ demo: venv
 	$(BIN)/cookiecutter --no-input --overwrite-if-exists --output-dir build .
 	cd $(DEMO_DIR) && ../../$(BIN)/python manage.py migrate --verbosity 0
 	cd $(DEMO_DIR) && ../../$(BIN)/python -m uvicorn channels_project.asgi:application --reload \
-		--host 127.0.0.1 --port 8000 --reload-dir channels_project --reload-dir echo --reload-dir chat
+		--host 127.0.0.1 --port 8000 --reload-dir channels_project --reload-dir echo --reload-dir chat \
+		--reload-include '*.html'
 
 ## bench: dev-loop benchmark (cold start to first echo, edit-to-live reload) of a bake next to a bare ASGI app
 bench: venv

@@ -90,8 +90,8 @@ def print_next_steps(project):
         f"\nYour project is ready in {project}. Next:\n\n"
         f"    cd {project.name}\n"
         '    python -m venv .venv && .venv/bin/pip install -e ".[dev]"\n'
-        "    .venv/bin/python manage.py migrate && .venv/bin/python -m uvicorn "
-        f"{SLUG}.asgi:application --reload\n"
+        "    .venv/bin/python manage.py migrate\n\n"
+        'then run "uvicorn (reload)" from your editor, or the command under "Run" in README.md.\n'
     )
 
 
