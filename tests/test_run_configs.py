@@ -23,6 +23,7 @@ from .run_configs import (
     check_manage_command,
     check_uvicorn,
     option_values,
+    project_package,
     pycharm_configs,
     vscode_configs,
 )
@@ -99,16 +100,21 @@ def prove_runworker(config, project, env):
     Without an app that declares `channel_workers` (none in this branch's demo apps yet), the only proof is
     that the worker starts and keeps running; with one, every channel the configuration names must exist.
     """
-    slug = next(project.glob("*/settings.py")).parent.name
-    code = f"from {slug}.routing import channel_workers; print(sorted(channel_workers))"
-    workers = run_in(config.cwd, "python", "manage.py", "shell", "-c", code, env=env).stdout.strip().splitlines()[-1]
-    declared = json.loads(workers.replace("'", '"'))
+    routing = f"{project_package(project)}.routing"
+    code = f"import json; from {routing} import channel_workers; print(json.dumps(list(channel_workers)))"
+    output = run_in(config.cwd, "python", "manage.py", "shell", "-c", code, env=env).stdout
+    declared = json.loads(output.strip().splitlines()[-1])
     channels = [arg for arg in config.program_args[1:] if not arg.startswith("-")]
     assert channels, f"{config.source}: runworker names no channel"
     if declared:
         assert set(channels) <= set(declared), f"{config.source}: {channels} not among the workers {declared}"
     with DevServer(config.args, config.cwd, env) as worker:
-        time.sleep(3)
+
+        def started():
+            assert "Running worker for channels" in worker.output
+
+        worker.wait_for(started)
+        time.sleep(1)
         assert worker.process.poll() is None, f"{config.source}: runworker exited:\n{worker.output}"
     assert "Traceback" not in worker.output, worker.output
 
