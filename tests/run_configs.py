@@ -114,7 +114,8 @@ def read_pycharm(path, project, module):
     problem(options.get("PARENT_ENVS") == "true", source, "PARENT_ENVS is not true")
     # The settings read .env on every (re)start; PyCharm's .env field would freeze it at launch.
     problem(not options.get("ENV_FILES"), source, "ENV_FILES is set: settings.py reads .env itself")
-    for name in ["PARENT_ENVS", "IS_MODULE_SDK", "ADD_CONTENT_ROOTS", "ADD_SOURCE_ROOTS", "MODULE_MODE"]:
+    booleans = ["PARENT_ENVS", "IS_MODULE_SDK", "ADD_CONTENT_ROOTS", "ADD_SOURCE_ROOTS", "MODULE_MODE"]
+    for name in [*booleans, "EMULATE_TERMINAL", "SHOW_COMMAND_LINE"]:
         problem(options.get(name, "false") in BOOLEAN, source, f"{name} is not true/false")
 
     env = {env.get("name"): env.get("value") for env in config.iter("env")}
@@ -126,7 +127,9 @@ def read_pycharm(path, project, module):
         values = {name: json.loads(options.get(name, '""')) for name in PYTEST_OPTIONS if name.startswith("_new_")}
         problem(values["_new_targetType"] == "PATH", source, "only PATH pytest targets are supported")
         problem(not values["_new_parameters"], source, "_new_parameters only applies to one parametrized test")
-        args = ["-m", "pytest", expand(values["_new_target"], macros, source)]
+        target = expand(values["_new_target"], macros, source)
+        problem(Path(target).exists(), source, f"the pytest target {target} does not exist")
+        args = ["-m", "pytest", target]
         args += [expand(arg, macros, source) for arg in shlex.split(values["_new_additionalArguments"])]
         if values["_new_keywords"]:
             args += ["-k", values["_new_keywords"]]

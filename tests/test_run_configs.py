@@ -202,6 +202,13 @@ def test_a_good_bake_passes_the_static_checks(good_bake):
         ("migrate.run.xml", "$PROJECT_DIR$/manage.py", "$PROJECT_DIR$/manages.py", "does not exist"),
         ("migrate.run.xml", '<method v="2" />', "", "method"),
         ("pytest.run.xml", "&quot;PATH&quot;", "&quot;PYTHON&quot;", "PATH pytest targets"),
+        ("pytest.run.xml", "&quot;$PROJECT_DIR$&quot;", "&quot;$PROJECT_DIR$/test&quot;", "target .* does not exist"),
+        (
+            "migrate.run.xml",
+            'name="EMULATE_TERMINAL" value="false"',
+            'name="EMULATE_TERMINAL" value="no"',
+            "true/false",
+        ),
         ("pytest.run.xml", 'type="tests"', 'type="pytest"', "unknown configuration type"),
         ("createsuperuser.run.xml", '<module name="proof" />', '<module name="other" />', "<module name>"),
     ],
