@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DIR := build/channels_project
 PYTEST_ARGS ?=
 
-.PHONY: venv test lint demo clean
+.PHONY: venv test lint demo bench clean
 
 venv: $(VENV)/.installed
 
@@ -28,7 +28,12 @@ demo: venv
 	$(BIN)/cookiecutter --no-input --overwrite-if-exists --output-dir build .
 	cd $(DEMO_DIR) && ../../$(BIN)/python manage.py migrate --verbosity 0
 	cd $(DEMO_DIR) && ../../$(BIN)/python -m uvicorn channels_project.asgi:application --reload \
-		--host 127.0.0.1 --port 8000 --reload-dir channels_project --reload-dir echo --reload-dir chat
+		--host 127.0.0.1 --port 8000 --reload-dir channels_project --reload-dir echo --reload-dir chat \
+		--reload-include '*.html'
+
+## bench: dev-loop benchmark (cold start to first echo, edit-to-live reload) of a bake next to a bare ASGI app
+bench: venv
+	$(BIN)/python benchmarks/devloop.py
 
 clean:
 	rm -rf $(VENV) build

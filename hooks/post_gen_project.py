@@ -4,6 +4,7 @@ Side-effect free beyond the project folder (no network, pip or git), so cruft ca
 Jinja lives only in the string literals below, so this file imports and is unit-tested as plain Python.
 """
 
+import json
 import secrets
 import shutil
 from pathlib import Path
@@ -12,10 +13,14 @@ SLUG = "{{ cookiecutter.project_slug }}"
 CHANNEL_LAYER = "{{ cookiecutter.channel_layer }}"
 INCLUDE_DEMO_APPS = "{{ cookiecutter.include_demo_apps }}" == "True"
 INCLUDE_DEPLOY = "{{ cookiecutter.include_deploy }}" == "True"
+EDITOR = "{{ cookiecutter.editor }}"
 
 DEMO_APPS = ["echo", "chat"]
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEPLOY_FILES = ["deploy", "Dockerfile", "compose.yaml", ".dockerignore"]
+EDITOR_FOLDERS = {"pycharm": ".run", "vscode": ".vscode"}
+# Run configurations that start a demo app's code: `runworker tasks` serves the demo `tasks` worker.
+DEMO_RUN_CONFIGS = [".run/runworker.run.xml"]
 
 
 def write_env(project, channel_layer):
@@ -52,13 +57,52 @@ def remove_deploy_files(project):
             path.unlink()
 
 
+def without_reload_dirs(args, folders):
+    kept = []
+    for arg in args:
+        if kept and kept[-1] == "--reload-dir" and arg in folders:
+            kept.pop()
+        else:
+            kept.append(arg)
+    return kept
+
+
+def remove_reload_dirs(project, folders):
+    """Stop the uvicorn run configurations watching `folders` (uvicorn skips a missing one without a word)."""
+    for config in (project / ".run").glob("*.run.xml"):
+        text = config.read_text()
+        for folder in folders:
+            text = text.replace(f"--reload-dir {folder} ", "")
+        config.write_text(text)
+    launch = project / ".vscode" / "launch.json"
+    if launch.exists():
+        data = json.loads(launch.read_text())
+        for configuration in data["configurations"]:
+            if "args" in configuration:
+                configuration["args"] = without_reload_dirs(configuration["args"], folders)
+        launch.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def remove_demo_run_configs(project):
+    for config in DEMO_RUN_CONFIGS:
+        (project / config).unlink(missing_ok=True)
+
+
+def remove_other_editors(project, editor):
+    """Keep the run configurations of the chosen editor: "both" keeps all, "none" keeps none."""
+    kept = {"both": set(EDITOR_FOLDERS), "none": set()}.get(editor, {editor})
+    for name, folder in EDITOR_FOLDERS.items():
+        if name not in kept:
+            shutil.rmtree(project / folder)
+
+
 def print_next_steps(project):
     print(
         f"\nYour project is ready in {project}. Next:\n\n"
         f"    cd {project.name}\n"
         '    python -m venv .venv && .venv/bin/pip install -e ".[dev]"\n'
-        "    .venv/bin/python manage.py migrate && .venv/bin/python -m uvicorn "
-        f"{SLUG}.asgi:application --reload\n"
+        "    .venv/bin/python manage.py migrate\n\n"
+        'then run "uvicorn (reload)" from your editor, or the command under "Run" in README.md.\n'
     )
 
 
@@ -67,8 +111,11 @@ def main():
     write_env(project, CHANNEL_LAYER)
     if not INCLUDE_DEMO_APPS:
         remove_demo_apps(project, SLUG)
+        remove_demo_run_configs(project)
+        remove_reload_dirs(project, DEMO_APPS)
     if not INCLUDE_DEPLOY:
         remove_deploy_files(project)
+    remove_other_editors(project, EDITOR)
     print_next_steps(project)
 
 

@@ -15,10 +15,10 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 # Option combinations the suite bakes; each baked project gets its own tests, lint and checks run.
 MATRIX = {
     "defaults": {},
-    "no-demo-apps": {"include_demo_apps": False},
-    "no-deploy": {"include_deploy": False},
-    "redis-layer": {"channel_layer": "redis"},
-    "other-name": {"project_name": "Zulu Chat Ops", "description": "Operations chat"},
+    "no-demo-apps": {"include_demo_apps": False, "editor": "both"},
+    "no-deploy": {"include_deploy": False, "editor": "none"},
+    "redis-layer": {"channel_layer": "redis", "editor": "both"},
+    "other-name": {"project_name": "Zulu Chat Ops", "description": "Operations chat", "editor": "vscode"},
 }
 
 

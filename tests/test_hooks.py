@@ -1,6 +1,7 @@
 """The hooks as plain Python (their Jinja sits in string literals), and as the cookiecutter CLI runs them."""
 
 import importlib.util
+import json
 import subprocess
 import sys
 
@@ -154,3 +155,62 @@ def test_awkward_answers_reach_the_hook_as_data(tmp_path, name):
         assert "may not contain double quotes" in result.stderr
         assert "Traceback" not in result.stderr
         assert list(tmp_path.iterdir()) == []
+
+
+def make_editor_folders(tmp_path):
+    for folder in post_gen.EDITOR_FOLDERS.values():
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "config").write_text("x")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("editor", "kept"),
+    [("pycharm", {".run"}), ("vscode", {".vscode"}), ("both", {".run", ".vscode"}), ("none", set())],
+)
+def test_remove_other_editors_keeps_only_the_chosen_folders(tmp_path, editor, kept):
+    project = make_editor_folders(tmp_path)
+    post_gen.remove_other_editors(project, editor)
+    assert {path.name for path in project.iterdir()} == kept
+
+
+def test_every_editor_choice_is_handled_by_the_hook():
+    choices = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())["editor"]
+    assert set(choices) == {*post_gen.EDITOR_FOLDERS, "both", "none"}
+
+
+def test_remove_demo_run_configs_drops_the_worker_config_only(tmp_path):
+    (tmp_path / ".run").mkdir()
+    for name in ["runworker.run.xml", "migrate.run.xml"]:
+        (tmp_path / ".run" / name).write_text("x")
+    post_gen.remove_demo_run_configs(tmp_path)
+    assert [path.name for path in (tmp_path / ".run").iterdir()] == ["migrate.run.xml"]
+    post_gen.remove_demo_run_configs(tmp_path)  # already gone, or no .run/ at all: nothing to do
+
+
+def test_remove_reload_dirs_edits_both_editors_and_keeps_the_rest(tmp_path):
+    (tmp_path / ".run").mkdir()
+    (tmp_path / ".vscode").mkdir()
+    xml = '<option value="p.asgi:app --reload-dir p --reload-dir chat --reload-dir chatbot --port 1" />'
+    (tmp_path / ".run" / "serve.run.xml").write_text(xml)
+    args = ["p.asgi:app", "--reload-dir", "p", "--reload-dir", "chat", "--reload-dir", "chatbot", "--port", "1"]
+    launch = {"version": "0.2.0", "configurations": [{"name": "serve", "args": args}, {"name": "other"}]}
+    (tmp_path / ".vscode" / "launch.json").write_text(json.dumps(launch, indent=2) + "\n")
+    post_gen.remove_reload_dirs(tmp_path, ["chat", "echo"])
+    assert "--reload-dir p --reload-dir chatbot --port 1" in (tmp_path / ".run" / "serve.run.xml").read_text()
+    written = json.loads((tmp_path / ".vscode" / "launch.json").read_text())
+    assert written["configurations"][0]["args"] == [
+        "p.asgi:app",
+        "--reload-dir",
+        "p",
+        "--reload-dir",
+        "chatbot",
+        "--port",
+        "1",
+    ]
+    assert written["configurations"][1] == {"name": "other"}
+
+
+def test_remove_reload_dirs_without_editor_folders_does_nothing(tmp_path):
+    post_gen.remove_reload_dirs(tmp_path, ["chat"])
+    assert list(tmp_path.iterdir()) == []

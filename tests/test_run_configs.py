@@ -1,0 +1,308 @@
+"""Proof, not hope: every IDE run configuration of a bake is read, checked and run as the IDE would run it.
+
+Each configuration becomes `python ARGS` in its working directory with its environment (tests/run_configs.py).
+The one change made to a command: a uvicorn configuration's `--port 8000` value is replaced by a free port
+(tests/dev_server.with_port), so parallel test runs do not collide. createsuperuser is interactive in the IDE
+(a terminal is emulated for its password prompt); here it runs with `--noinput` and DJANGO_SUPERUSER_*
+credentials, Django's documented non-interactive form of the same command.
+"""
+
+import json
+import shlex
+import shutil
+import time
+
+import pytest
+
+from .conftest import baked_env, free_port, run_in
+from .dev_server import DevServer, close_code, with_port
+from .run_configs import (
+    ConfigProblem,
+    all_configs,
+    check_env,
+    check_manage_command,
+    check_uvicorn,
+    option_values,
+    project_package,
+    pycharm_configs,
+    vscode_configs,
+)
+
+PYCHARM_CONFIGS = {"uvicorn (reload)", "uvicorn (debug)", "pytest", "migrate", "runworker", "createsuperuser"}
+VSCODE_CONFIGS = {"uvicorn (reload)", "uvicorn (debug)", "pytest", "pytest (Testing panel)"}
+HEAVY_MODULES = ("daphne", "twisted")  # channels.testing imports daphne: only the tests may
+
+
+def config_env(config, extra):
+    return baked_env(**config.env, **extra)
+
+
+def imported_modules(output):
+    """Module names from `python -X importtime` lines ("import time: self | cumulative | name")."""
+    return {line.rsplit("|", 1)[1].strip() for line in output.splitlines() if line.startswith("import time:")}
+
+
+def prove_uvicorn(config, project, extra_env):
+    check_uvicorn(config, project)
+    port = free_port()
+    env = config_env(config, {**extra_env, "PYTHONPROFILEIMPORTTIME": "1"})
+    with DevServer(with_port(config.args, port), config.cwd, env) as server:
+        if (project / "echo").is_dir():
+            assert server.wait_for_echo(port, "hello from the IDE") == "hello from the IDE"
+        else:  # no demo apps: the project's router answers an unknown socket path with its own close code
+            assert server.wait_for(lambda: close_code(port, "/ws/echo/")) == 4404
+    modules = imported_modules(server.output)
+    slug = config.program_args[0].split(".")[0]
+    # importlib.import_module (how uvicorn loads the app) is not timed itself; what asgi.py imports is.
+    assert f"{slug}.routing" in modules, f"{config.source}: the served app's imports were not seen"
+    heavy = sorted(name for name in modules if name.split(".")[0] in HEAVY_MODULES)
+    assert not heavy, f"{config.source}: the server imported {heavy}; keep the serving import path lean"
+    if "--reload" in config.args:
+        # uvicorn drops a --reload-dir that is not a folder without a word: its log shows what it watches.
+        watched = sorted(str((config.cwd / d).resolve()) for d in option_values(config.args, "--reload-dir"))
+        assert f"Will watch for changes in these directories: {watched}" in server.output, server.output
+
+
+def prove_pytest(config, project, extra_env):
+    result = run_in(config.cwd, "python", *config.args, "-p", "no:cacheprovider", env=config_env(config, extra_env))
+    assert " passed" in result.stdout.splitlines()[-1], result.stdout
+
+
+def prove_manage(config, project, extra_env):
+    env = config_env(config, extra_env)
+    check_manage_command(config, project, lambda args: run_in(config.cwd, "python", *args, env=env))
+    command = config.program_args[0]
+    if command == "migrate":
+        run_in(config.cwd, "python", *config.args, env=env)
+        plan = run_in(config.cwd, "python", "manage.py", "migrate", "--plan", env=env).stdout
+        assert "No planned migration operations" in plan, plan
+    elif command == "createsuperuser":
+        assert config.emulate_terminal, f"{config.source}: the password prompt needs EMULATE_TERMINAL"
+        run_in(config.cwd, "python", "manage.py", "migrate", "--verbosity", "0", env=env)
+        name = f"admin{free_port()}"
+        credentials = {
+            "DJANGO_SUPERUSER_USERNAME": name,
+            "DJANGO_SUPERUSER_EMAIL": f"{name}@example.com",
+            "DJANGO_SUPERUSER_PASSWORD": "a long test password 42",
+        }
+        run_in(config.cwd, "python", *config.args, "--noinput", env={**env, **credentials})
+        code = f"from django.contrib.auth import get_user_model; print(get_user_model().objects.get(username='{name}'))"
+        assert name in run_in(config.cwd, "python", "manage.py", "shell", "-c", code, env=env).stdout
+    elif command == "runworker":
+        prove_runworker(config, project, env)
+    else:
+        pytest.fail(f"{config.source}: no proof for manage.py {command}: add one to this test")
+
+
+def prove_runworker(config, project, env):
+    """The worker's channels must be served by some app; the process must start and stay up.
+
+    Without an app that declares `channel_workers` (none in this branch's demo apps yet), the only proof is
+    that the worker starts and keeps running; with one, every channel the configuration names must exist.
+    """
+    routing = f"{project_package(project)}.routing"
+    code = f"import json; from {routing} import channel_workers; print(json.dumps(list(channel_workers)))"
+    output = run_in(config.cwd, "python", "manage.py", "shell", "-c", code, env=env).stdout
+    declared = json.loads(output.strip().splitlines()[-1])
+    channels = [arg for arg in config.program_args[1:] if not arg.startswith("-")]
+    assert channels, f"{config.source}: runworker names no channel"
+    if declared:
+        assert set(channels) <= set(declared), f"{config.source}: {channels} not among the workers {declared}"
+    with DevServer(config.args, config.cwd, env) as worker:
+
+        def started():
+            assert "Running worker for channels" in worker.output
+
+        worker.wait_for(started)
+        time.sleep(1)
+        assert worker.process.poll() is None, f"{config.source}: runworker exited:\n{worker.output}"
+    assert "Traceback" not in worker.output, worker.output
+
+
+def prove(config, project, extra_env):
+    check_env(config, project)
+    if config.module == "uvicorn":
+        prove_uvicorn(config, project, extra_env)
+    elif config.module == "pytest":
+        prove_pytest(config, project, extra_env)
+    elif config.args[0].endswith("manage.py"):
+        prove_manage(config, project, extra_env)
+    else:
+        pytest.fail(f"{config.source}: no proof for {config.args}: add one to this test")
+
+
+def test_every_run_configuration_works(baked, request):
+    name, context, project = baked
+    extra_env = {}
+    if context.get("channel_layer") == "redis":
+        extra_env["REDIS_URL"] = request.getfixturevalue("redis_url")
+    configs = all_configs(project)
+    editor = context.get("editor", "pycharm")
+    expected = set()
+    if editor in ("pycharm", "both"):
+        wanted = PYCHARM_CONFIGS if context.get("include_demo_apps", True) else PYCHARM_CONFIGS - {"runworker"}
+        expected |= {("pycharm", config) for config in wanted}
+    if editor in ("vscode", "both"):
+        expected |= {("vscode", config) for config in VSCODE_CONFIGS}
+    found = {("pycharm" if c.source.startswith(".run") else "vscode", c.name) for c in configs}
+    assert found == expected
+    for config in configs:
+        prove(config, project, extra_env)
+
+
+@pytest.mark.parametrize(
+    ("editor", "folders"),
+    [("pycharm", {".run"}), ("vscode", {".vscode"}), ("both", {".run", ".vscode"}), ("none", set())],
+)
+def test_editor_choice_keeps_only_its_configurations(cookies, editor, folders):
+    project = cookies.bake(extra_context={"editor": editor}).project_path
+    assert {folder for folder in [".run", ".vscode"] if (project / folder).exists()} == folders
+
+
+# A configuration naming something that does not exist must fail the suite: break a good bake and see.
+
+
+@pytest.fixture(scope="module")
+def good_bake(cookies_session):
+    return cookies_session.bake(extra_context={"editor": "both", "project_slug": "proof"}).project_path
+
+
+@pytest.fixture
+def broken(good_bake, tmp_path):
+    project = tmp_path / "proof"
+    shutil.copytree(good_bake, project)
+    return project
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def reload_config(project):
+    return next(c for c in pycharm_configs(project) if c.name == "uvicorn (reload)")
+
+
+def test_a_good_bake_passes_the_static_checks(good_bake):
+    for config in all_configs(good_bake):
+        check_env(config, good_bake)
+        if config.module == "uvicorn":
+            check_uvicorn(config, good_bake)
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "reason"),
+    [
+        ("uvicorn_reload.run.xml", '"MODULE_MODE"', '"MODUL_MODE"', "options PyCharm does not know"),
+        ("uvicorn_reload.run.xml", 'name="SDK_HOME" value=""', 'name="SDK_HOME" value="/usr/bin/python3"', "absolute"),
+        ("uvicorn_reload.run.xml", 'name="IS_MODULE_SDK" value="true"', 'name="IS_MODULE_SDK" value="false"', "SDK"),
+        ("migrate.run.xml", "$PROJECT_DIR$/manage.py", "$MODULE_DIR$/manage.py", "unknown macro"),
+        ("uvicorn_reload.run.xml", 'name="PYTHONUNBUFFERED" value="1"', 'name="X" value="1"', "PYTHONUNBUFFERED"),
+        ("migrate.run.xml", "$PROJECT_DIR$/manage.py", "$PROJECT_DIR$/manages.py", "does not exist"),
+        ("migrate.run.xml", '<method v="2" />', "", "method"),
+        ("pytest.run.xml", "&quot;PATH&quot;", "&quot;PYTHON&quot;", "PATH pytest targets"),
+        ("pytest.run.xml", "&quot;$PROJECT_DIR$&quot;", "&quot;$PROJECT_DIR$/test&quot;", "target .* does not exist"),
+        (
+            "migrate.run.xml",
+            'name="EMULATE_TERMINAL" value="false"',
+            'name="EMULATE_TERMINAL" value="no"',
+            "true/false",
+        ),
+        ("pytest.run.xml", 'type="tests"', 'type="pytest"', "unknown configuration type"),
+        ("createsuperuser.run.xml", '<module name="proof" />', '<module name="other" />', "<module name>"),
+    ],
+)
+def test_pycharm_config_mistakes_are_caught(broken, file, old, new, reason):
+    edit(broken / ".run" / file, old, new)
+    with pytest.raises(ConfigProblem, match=reason):
+        pycharm_configs(broken)
+
+
+def test_pycharm_env_file_field_is_refused(broken):
+    env_files = '<option name="ENV_FILES" value="$PROJECT_DIR$/.env" />'
+    edit(broken / ".run" / "migrate.run.xml", "<method", f"{env_files}\n<method")
+    with pytest.raises(ConfigProblem, match="ENV_FILES"):
+        pycharm_configs(broken)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        ("proof.asgi:application", "proof.asgy:application", "does not exist"),
+        ("proof.asgi:application", "proof.asgi:app", "defines no app"),
+        ("--reload-dir echo", "--reload-dir src", "does not exist"),
+        ("--reload-dir echo", "--reload-dir .", "project root"),
+        ("--reload-dir echo ", "", r"\['echo'\] are not watched"),
+        ("--reload-dir proof --reload-dir echo --reload-dir chat ", "", "without --reload-dir"),
+        ("--port 8000", "--port 8000 --env-file .env", "--env-file"),
+    ],
+)
+def test_uvicorn_mistakes_are_caught(broken, old, new, reason):
+    edit(broken / ".run" / "uvicorn_reload.run.xml", old, new)
+    with pytest.raises(ConfigProblem, match=reason):
+        check_uvicorn(reload_config(broken), broken)
+
+
+def test_a_deleted_app_still_watched_is_caught(broken):
+    shutil.rmtree(broken / "chat")
+    with pytest.raises(ConfigProblem, match="chat does not exist"):
+        check_uvicorn(reload_config(broken), broken)
+
+
+def test_an_added_app_not_watched_is_caught(broken):
+    (broken / "orders").mkdir()
+    edit(broken / "proof" / "settings.py", '    "chat",\n', '    "chat",\n    "orders",\n')
+    with pytest.raises(ConfigProblem, match=r"\['orders'\] are not watched"):
+        check_uvicorn(reload_config(broken), broken)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        ('"type": "debugpy"', '"type": "python"', "not a debugpy launch"),
+        ('"django": true', '"django": false', "django"),
+        ('"purpose": [', '"module": "pytest", "purpose": [', "debug-test with a module"),
+        ('"python.testing.pytestEnabled": true', '"python.testing.pytestEnabled": false', "pytest is not enabled"),
+        ("/.vscode/launch.env", "/.env", "envFile is .env"),
+        ("/.vscode/launch.env", "/.vscode/missing.env", "does not exist"),
+        ('"cwd": "${workspaceFolder}"', '"cwd": "${workspaceRoot}"', "cwd"),
+    ],
+)
+def test_vscode_mistakes_are_caught(broken, old, new, reason):
+    files = [broken / ".vscode" / "launch.json", broken / ".vscode" / "settings.json"]
+    edit(next(path for path in files if old in path.read_text()), old, new)
+    with pytest.raises(ConfigProblem, match=reason):
+        vscode_configs(broken)
+
+
+def test_a_setting_that_does_not_exist_is_caught(broken):
+    launch = broken / ".vscode" / "launch.json"
+    edit(launch, '"PYTHONUNBUFFERED": "1"', '"PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": "proof.setings"')
+    config = vscode_configs(broken)[0]
+    with pytest.raises(ConfigProblem, match="proof.setings does not exist"):
+        check_env(config, broken)
+
+
+def test_a_variable_that_would_freeze_env_is_caught(broken):
+    edit(broken / ".vscode" / "launch.json", '"PYTHONUNBUFFERED": "1"', '"PYTHONUNBUFFERED": "1", "DJANGO_DEBUG": "1"')
+    with pytest.raises(ConfigProblem, match="DJANGO_DEBUG"):
+        check_env(vscode_configs(broken)[0], broken)
+
+
+def test_an_unknown_manage_command_is_caught(broken):
+    edit(broken / ".run" / "runworker.run.xml", '"runworker tasks"', '"runwororker tasks"')
+    config = next(c for c in pycharm_configs(broken) if c.name == "runworker")
+    with pytest.raises(AssertionError, match="Unknown command"):
+        check_manage_command(config, broken, lambda args: run_in(broken, "python", *args))
+
+
+def test_readme_run_command_is_the_reload_configuration(baked):
+    _, context, project = baked
+    readme = (project / "README.md").read_text()
+    block = readme[readme.index(".venv/bin/python -m uvicorn") :]
+    command = shlex.split(block[: block.index("```")].replace("\\\n", " "))
+    configs = [c for c in all_configs(project) if c.name == "uvicorn (reload)"]
+    for config in configs:
+        args = with_port(config.args, 8000)
+        assert command[1:] == args[: args.index("--port")], config.source
