@@ -1,6 +1,7 @@
 """Bake each option combination and check the result the way a user would meet it."""
 
 import re
+import shutil
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import pytest
 from .conftest import baked_env, run_in
 
 UNRENDERED = re.compile(r"\{\{\s*cookiecutter|\{%-?\s*(if|for|raw)\b[^%]*cookiecutter")
-DEMO_APPS = ["echo", "chat"]
+DEMO_APPS = ["echo", "chat", "notifications"]
 
 
 def text_files(project):
@@ -100,3 +101,15 @@ def test_missing_env_file_gives_one_clear_message(cookies):
     assert result.returncode == 1
     assert "no .env file" in result.stderr and "Copy .env.example to .env" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("app", DEMO_APPS)
+def test_each_demo_app_can_be_deleted_on_its_own(cookies, app):
+    """A user drops an app by deleting its folder and its PROJECT_APPS line; the rest keeps working."""
+    project = cookies.bake().project_path
+    shutil.rmtree(project / app)
+    settings = next(project.glob("*/settings.py"))
+    settings.write_text(settings.read_text().replace(f'    "{app}",\n', ""))
+    run_in(project, "python", "manage.py", "check", "--fail-level", "WARNING")
+    result = run_in(project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not browser")
+    assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout, result.stdout

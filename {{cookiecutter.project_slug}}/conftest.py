@@ -1,6 +1,7 @@
 """Fixtures shared by every app's tests."""
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from {{ cookiecutter.project_slug }}.asgi import application
@@ -39,3 +40,26 @@ def refused():
         assert not connected, f"{path} accepted a socket it should refuse"
 
     return refuse
+
+
+@pytest.fixture
+def session_headers(client):
+    """`await session_headers(user)` returns socket headers (allowed Origin, session cookie) logged in as user."""
+
+    async def headers_for(user):
+        await sync_to_async(client.force_login)(user)
+        return [ALLOWED_ORIGIN, (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+
+    return headers_for
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    """`await make_user("alice")` creates a user whose password is "pw-<name>-123"."""
+
+    async def create(username, **extra):
+        return await sync_to_async(django_user_model.objects.create_user)(
+            username, password=f"pw-{username}-123", **extra
+        )
+
+    return create

@@ -52,6 +52,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 PROJECT_APPS = [
     "echo",
     "chat",
+    "notifications",
     # one line per app, e.g. "orders",
 ]
 

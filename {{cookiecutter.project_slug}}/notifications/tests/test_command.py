@@ -1,0 +1,35 @@
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.core.management import CommandError, call_command
+
+pytestmark = pytest.mark.django_db(transaction=True)
+in_memory = isinstance(get_channel_layer(), InMemoryChannelLayer)
+
+
+@pytest.mark.skipif(not in_memory, reason="the project is configured with Redis")
+def test_with_the_in_memory_layer_it_explains_why_it_cannot_reach_the_server(django_user_model):
+    django_user_model.objects.create_user("alice")
+    with pytest.raises(CommandError, match="in-memory.*REDIS_URL"):
+        call_command("notify", "--user", "alice", "hello")
+
+
+def test_user_or_all_is_required():
+    with pytest.raises(CommandError, match="--user --all"):
+        call_command("notify", "hello")
+
+
+@pytest.mark.skipif(in_memory, reason="needs REDIS_URL: a separate process can only reach sockets through Redis")
+async def test_with_redis_it_reaches_the_users_sockets(connect, make_user, session_headers):
+    alice = await make_user("alice")
+    socket = await connect("/ws/notifications/", headers=await session_headers(alice))
+    await sync_to_async(call_command)("notify", "--user", "alice", "from the terminal")
+    assert await socket.receive_json_from() == {"message": "from the terminal", "from": "manage.py notify"}
+    await sync_to_async(call_command)("notify", "--all", "everyone")
+    assert (await socket.receive_json_from())["message"] == "everyone"
+
+
+@pytest.mark.skipif(in_memory, reason="needs REDIS_URL")
+def test_with_redis_an_unknown_user_is_an_error():
+    with pytest.raises(CommandError, match="No user named 'nobody'"):
+        call_command("notify", "--user", "nobody", "hello")
