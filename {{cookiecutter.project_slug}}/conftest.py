@@ -1,5 +1,13 @@
 """Fixtures shared by every app's tests."""
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -7,6 +15,7 @@ from channels.testing import WebsocketCommunicator
 from {{ cookiecutter.project_slug }}.asgi import application
 
 ALLOWED_ORIGIN = (b"origin", b"http://localhost")
+PROJECT_DIR = Path(__file__).resolve().parent
 
 
 @pytest.fixture
@@ -63,3 +72,51 @@ def make_user(django_user_model):
         )
 
     return create
+
+
+@dataclass
+class UvicornServer:
+    url: str  # http://127.0.0.1:PORT
+    log: Path  # everything the server printed
+
+
+@pytest.fixture(scope="session")
+def uvicorn_server(django_db_setup, tmp_path_factory):
+    """A real uvicorn process serving this project on a free loopback port, on the test database.
+
+    It sees what a test writes once committed: use it from tests marked django_db(transaction=True).
+    """
+    from django.db import connection
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log_path = tmp_path_factory.mktemp("uvicorn") / "server.log"
+    env = {
+        **os.environ,
+        "DJANGO_DB_NAME": str(connection.settings_dict["NAME"]),
+        "DJANGO_DEBUG": "true",  # uvicorn serves no static files: Django does, in DEBUG
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+    }
+    command = [sys.executable, "-m", "uvicorn", "{{ cookiecutter.project_slug }}.asgi:application"]
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"uvicorn did not start:\n{log_path.read_text()}")
+            time.sleep(0.05)
+    yield UvicornServer(f"http://127.0.0.1:{port}", log_path)
+    server.terminate()
+    server.wait(timeout=10)

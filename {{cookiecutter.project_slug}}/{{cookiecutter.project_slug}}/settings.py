@@ -100,7 +100,8 @@ TEMPLATES = [
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "db.sqlite3",
+        # DJANGO_DB_NAME lets the tests' live server run on the test database.
+        "NAME": os.environ.get("DJANGO_DB_NAME") or BASE_DIR / "db.sqlite3",
         # Tests never touch the development database.
         "TEST": {"NAME": BASE_DIR / "test_db.sqlite3"},
     }

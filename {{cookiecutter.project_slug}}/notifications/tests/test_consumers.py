@@ -2,6 +2,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from {{ cookiecutter.project_slug }}.consumers import UNAUTHORIZED
+from {{ cookiecutter.project_slug }}.tokens import make_token
 
 from ..api import abroadcast, anotify_user, broadcast, notify_user
 
@@ -50,3 +51,17 @@ async def test_frames_from_the_client_get_an_error_and_the_socket_stays_open(con
     assert "error" in await socket.receive_json_from()
     await anotify_user(alice, {"message": "still open"})
     assert await socket.receive_json_from() == {"message": "still open"}
+
+
+async def test_a_token_in_the_url_logs_a_script_in(connect, make_user):
+    alice = await make_user("alice")
+    token = await sync_to_async(make_token)(alice)
+    socket = await connect(f"/ws/notifications/?token={token}")
+    await anotify_user(alice, {"message": "to the script"})
+    assert await socket.receive_json_from() == {"message": "to the script"}
+
+
+async def test_a_forged_token_is_refused_even_with_a_session_cookie(connect, make_user, session_headers):
+    headers = await session_headers(await make_user("alice"))
+    socket = await connect("/ws/notifications/?token=forged", headers=headers)
+    assert await socket.receive_output() == {"type": "websocket.close", "code": UNAUTHORIZED}
