@@ -12,7 +12,7 @@ SLUG = "{{ cookiecutter.project_slug }}"
 CHANNEL_LAYER = "{{ cookiecutter.channel_layer }}"
 INCLUDE_DEMO_APPS = "{{ cookiecutter.include_demo_apps }}" == "True"
 
-DEMO_APPS = ["echo", "chat", "notifications"]
+DEMO_APPS = ["echo", "chat", "notifications", "tasks"]
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 

@@ -10,7 +10,7 @@ import pytest
 from .conftest import baked_env, run_in
 
 UNRENDERED = re.compile(r"\{\{\s*cookiecutter|\{%-?\s*(if|for|raw)\b[^%]*cookiecutter")
-DEMO_APPS = ["echo", "chat", "notifications"]
+DEMO_APPS = ["echo", "chat", "notifications", "tasks"]
 
 
 def text_files(project):

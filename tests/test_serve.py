@@ -83,7 +83,7 @@ def test_unknown_socket_path_is_closed_with_4404(server):
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/echo/", "/chat/", "/chat/lobby/", "/static/chat/room.js", "/accounts/login/", "/notifications/"],
+    ["/", "/echo/", "/chat/", "/chat/lobby/", "/static/chat/room.js", "/accounts/login/", "/notifications/", "/tasks/"],
 )
 def test_pages_and_static_files_are_served_in_debug(server, path):
     with urllib.request.urlopen(f"http://{server}{path}", timeout=5) as response:

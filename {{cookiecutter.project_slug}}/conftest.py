@@ -18,6 +18,11 @@ ALLOWED_ORIGIN = (b"origin", b"http://localhost")
 PROJECT_DIR = Path(__file__).resolve().parent
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["{{ cookiecutter.project_slug }}.tests.hashers.FastPBKDF2PasswordHasher"]
+
+
 @pytest.fixture
 async def connect():
     """Open sockets through the whole ASGI stack (origin check, auth, routing); all closed at teardown.

@@ -53,6 +53,7 @@ PROJECT_APPS = [
     "echo",
     "chat",
     "notifications",
+    "tasks",
     # one line per app, e.g. "orders",
 ]
 
@@ -63,8 +64,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "channels",
+    # Before channels, so the project's runworker (refusing the in-memory layer) replaces channels' own.
     "{{ cookiecutter.project_slug }}",
+    "channels",
     *PROJECT_APPS,
 ]
 
