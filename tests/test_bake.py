@@ -113,3 +113,16 @@ def test_each_demo_app_can_be_deleted_on_its_own(cookies, app):
     run_in(project, "python", "manage.py", "check", "--fail-level", "WARNING")
     result = run_in(project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not browser")
     assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("context", [{}, {"include_demo_apps": False}], ids=["with-demos", "no-demos"])
+def test_newapp_scaffold_gives_a_project_that_still_passes_everything(cookies, context):
+    project = cookies.bake(extra_context=context).project_path
+    out = run_in(project, "python", "manage.py", "newapp", "orders").stdout
+    assert "/ws/orders/" in out
+    run_in(project, "python", "manage.py", "check", "--fail-level", "WARNING")
+    run_in(project, sys.executable, "-m", "ruff", "check", "--no-cache", ".")
+    run_in(project, sys.executable, "-m", "ruff", "format", "--no-cache", "--check", ".")
+    result = run_in(project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not browser")
+    assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout, result.stdout
+    assert "orders/tests/test_consumers.py" in run_in(project, "python", "-m", "pytest", "--co", "-q").stdout
