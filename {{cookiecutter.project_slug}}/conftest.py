@@ -1,4 +1,4 @@
-"""Fixtures shared by every app's tests."""
+"""Fixtures shared by every app's tests: sockets through the ASGI stack, users, a real server, a real browser."""
 
 import os
 import socket
@@ -16,6 +16,8 @@ from {{ cookiecutter.project_slug }}.asgi import application
 
 ALLOWED_ORIGIN = (b"origin", b"http://localhost")
 PROJECT_DIR = Path(__file__).resolve().parent
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright's own browser downloads are not used
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
 @pytest.fixture(autouse=True)
@@ -98,7 +100,7 @@ def uvicorn_server(django_db_setup, tmp_path_factory):
         port = probe.getsockname()[1]
     log_path = tmp_path_factory.mktemp("uvicorn") / "server.log"
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_DB_NAME": str(connection.settings_dict["NAME"]),
         "DJANGO_DEBUG": "true",  # uvicorn serves no static files: Django does, in DEBUG
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
@@ -125,3 +127,55 @@ def uvicorn_server(django_db_setup, tmp_path_factory):
     yield UvicornServer(f"http://127.0.0.1:{port}", log_path)
     server.terminate()
     server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless chromium driven by Playwright, one per test module (tests marked `browser`)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (Debian: apt-get install chromium), so browser tests cannot run")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread, so Django would take these
+    # synchronous tests' ORM calls (creating users, flushing the database) for async code and refuse them.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            launched = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, "--no-first-run"]
+            )
+            yield launched
+            launched.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def new_page(browser, uvicorn_server):
+    """`new_page()` opens a page on the live server in a fresh browser context: its own cookies, like
+    another person's browser. Relative URLs (`page.goto("/chat/")`) go to the server."""
+    contexts = []
+
+    def open_page():
+        context = browser.new_context(base_url=uvicorn_server.url)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def log_in():
+    """`log_in(page, username, password)` logs a browser page in through the login form."""
+
+    def submit_login_form(page, username, password):
+        page.goto("/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url("/")
+
+    return submit_login_form
