@@ -1,3 +1,5 @@
+import socket
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -33,3 +35,17 @@ async def test_with_redis_it_reaches_the_users_sockets(connect, make_user, sessi
 def test_with_redis_an_unknown_user_is_an_error():
     with pytest.raises(CommandError, match="No user named 'nobody'"):
         call_command("notify", "--user", "nobody", "hello")
+
+
+def test_an_unreachable_redis_is_one_clear_error(settings):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free once closed: nothing listens there
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]},
+        }
+    }
+    with pytest.raises(CommandError, match="Cannot reach Redis.*Is redis-server running"):
+        call_command("notify", "--all", "hello")

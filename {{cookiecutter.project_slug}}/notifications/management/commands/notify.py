@@ -1,6 +1,7 @@
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from notifications.api import broadcast, notify_user
 
@@ -27,7 +28,7 @@ class Command(BaseCommand):
             raise CommandError("The message is empty.")
         payload = {"message": message, "from": "manage.py notify"}
         if all:
-            broadcast(payload)
+            self.send(broadcast, payload)
             self.stdout.write(self.style.SUCCESS("Broadcast to every notifications socket."))
             return
         User = get_user_model()
@@ -35,5 +36,11 @@ class Command(BaseCommand):
             recipient = User.objects.get_by_natural_key(user)
         except User.DoesNotExist:
             raise CommandError(f"No user named {user!r}.") from None
-        notify_user(recipient, payload)
+        self.send(notify_user, recipient, payload)
         self.stdout.write(self.style.SUCCESS(f"Sent to {user}'s open notification pages."))
+
+    def send(self, push, *args):
+        try:
+            push(*args)
+        except RedisConnectionError as error:
+            raise CommandError(f"Cannot reach Redis: {error} Is redis-server running at REDIS_URL?") from None
