@@ -15,7 +15,7 @@ INCLUDE_DEMO_APPS = "{{ cookiecutter.include_demo_apps }}" == "True"
 INCLUDE_DEPLOY = "{{ cookiecutter.include_deploy }}" == "True"
 EDITOR = "{{ cookiecutter.editor }}"
 
-DEMO_APPS = ["echo", "chat"]
+DEMO_APPS = ["echo", "chat", "notifications", "tasks"]
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEPLOY_FILES = ["deploy", "Dockerfile", "compose.yaml", ".dockerignore"]
 EDITOR_FOLDERS = {"pycharm": ".run", "vscode": ".vscode"}

@@ -18,7 +18,7 @@ TEXT_QUESTIONS = ["project_name", "description", "author_name", "email"]
 TAKEN_NAMES = {
     *"asgiref channels channels_redis cookiecutter daphne django dotenv gunicorn httptools msgpack".split(),
     *"pytest pytest_asyncio pytest_django redis ruff sqlparse twisted uvicorn uvicorn_worker uvloop".split(),
-    *"watchfiles websockets yaml".split(),
+    *"watchfiles websockets yaml playwright greenlet pyee".split(),
     # the demo apps, and test folders
     *"echo chat notifications tasks tests conftest".split(),
     # the standard library's own test package, which sys.stdlib_module_names leaves out

@@ -1,15 +1,20 @@
 """Bake each option combination and check the result the way a user would meet it."""
 
+import os
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from .conftest import baked_env, run_in
+from .run_configs import all_configs, check_uvicorn
 
 UNRENDERED = re.compile(r"\{\{\s*cookiecutter|\{%-?\s*(if|for|raw)\b[^%]*cookiecutter")
-DEMO_APPS = ["echo", "chat"]
+DEMO_APPS = ["echo", "chat", "notifications", "tasks"]
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 def text_files(project):
@@ -76,6 +81,9 @@ def test_baked_project_tests_pass(baked, layer):
     assert re.search(r"\d+ passed", summary) and "failed" not in summary, result.stdout
     # Tests that need Redis say so when skipped, and all run with --redis.
     assert ("skipped" in summary) == (layer == "memory"), result.stdout
+    if CHROMIUM.exists() or os.environ.get("CI"):
+        # The browser tests skip only without chromium, which CI installs: here they must have run.
+        assert "chromium" not in result.stdout, result.stdout
 
 
 @pytest.mark.parametrize("layer", ["memory", "redis"])
@@ -112,3 +120,35 @@ def test_missing_env_file_gives_one_clear_message(cookies):
     assert result.returncode == 1
     assert "no .env file" in result.stderr and "Copy .env.example to .env" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("app", DEMO_APPS)
+def test_each_demo_app_can_be_deleted_on_its_own(cookies, app):
+    """A user drops an app by deleting its folder and its PROJECT_APPS line; the rest keeps working."""
+    project = cookies.bake().project_path
+    shutil.rmtree(project / app)
+    settings = next(project.glob("*/settings.py"))
+    settings.write_text(settings.read_text().replace(f'    "{app}",\n', ""))
+    run_in(project, "python", "manage.py", "check", "--fail-level", "WARNING")
+    result = run_in(project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not browser")
+    assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(
+    "context", [{"editor": "both"}, {"include_demo_apps": False, "editor": "both"}], ids=["with-demos", "no-demos"]
+)
+def test_newapp_scaffold_gives_a_project_that_still_passes_everything(cookies, context):
+    project = cookies.bake(extra_context=context).project_path
+    out = run_in(project, "python", "manage.py", "newapp", "orders").stdout
+    assert "/ws/orders/" in out
+    # The reload configurations now watch the new app too (check_uvicorn fails a PROJECT_APPS app not watched).
+    uvicorn_configs = [config for config in all_configs(project) if config.module == "uvicorn"]
+    assert len(uvicorn_configs) == 4
+    for config in uvicorn_configs:
+        check_uvicorn(config, project)
+    run_in(project, "python", "manage.py", "check", "--fail-level", "WARNING")
+    run_in(project, sys.executable, "-m", "ruff", "check", "--no-cache", ".")
+    run_in(project, sys.executable, "-m", "ruff", "format", "--no-cache", "--check", ".")
+    result = run_in(project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not browser")
+    assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout, result.stdout
+    assert "orders/tests/test_consumers.py" in run_in(project, "python", "-m", "pytest", "--co", "-q").stdout

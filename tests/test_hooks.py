@@ -44,6 +44,7 @@ def test_good_slugs_pass(slug):
         ("uvicorn", "the project uses"),
         ("redis", "the project uses"),
         ("chat", "the project uses"),
+        ("playwright", "the project uses"),
     ],
 )
 def test_bad_slugs_get_one_sentence_saying_why(slug, reason):

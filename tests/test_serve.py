@@ -81,7 +81,10 @@ def test_unknown_socket_path_is_closed_with_4404(server):
     assert asyncio.run(talk()) == 4404
 
 
-@pytest.mark.parametrize("path", ["/", "/echo/", "/chat/", "/chat/lobby/", "/static/chat/room.js", "/accounts/login/"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/echo/", "/chat/", "/chat/lobby/", "/static/chat/room.js", "/accounts/login/", "/notifications/", "/tasks/"],
+)
 def test_pages_and_static_files_are_served_in_debug(server, path):
     with urllib.request.urlopen(f"http://{server}{path}", timeout=5) as response:
         assert response.status == 200

@@ -1,16 +1,21 @@
-"""Fixtures shared by every app's tests.
+"""Fixtures shared by every app's tests: sockets through the ASGI stack, users, a real server, a real browser.
 
 The suite runs on the in-memory channel layer. `pytest --redis` runs it again on channels-redis, against a
 private redis-server started on a free loopback port for the session (never the one in REDIS_URL); tests
 marked `redis` need that: without --redis they are skipped and say why.
 """
 
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import override_settings
 
@@ -18,6 +23,14 @@ from {{ cookiecutter.project_slug }}.asgi import application
 from {{ cookiecutter.project_slug }}.settings import channel_layers_for
 
 ALLOWED_ORIGIN = (b"origin", b"http://localhost")
+PROJECT_DIR = Path(__file__).resolve().parent
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright's own browser downloads are not used
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["{{ cookiecutter.project_slug }}.tests.hashers.FastPBKDF2PasswordHasher"]
 
 
 def pytest_addoption(parser):
@@ -110,3 +123,134 @@ def refused():
         assert not connected, f"{path} accepted a socket it should refuse"
 
     return refuse
+
+
+@pytest.fixture
+def session_headers(client):
+    """`await session_headers(user)` returns socket headers (allowed Origin, session cookie) logged in as user."""
+
+    async def headers_for(user):
+        await sync_to_async(client.force_login)(user)
+        return [ALLOWED_ORIGIN, (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+
+    return headers_for
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    """`await make_user("alice")` creates a user whose password is "pw-<name>-123"."""
+
+    async def create(username, **extra):
+        return await sync_to_async(django_user_model.objects.create_user)(
+            username, password=f"pw-{username}-123", **extra
+        )
+
+    return create
+
+
+@pytest.fixture(scope="session")
+def process_env(request, django_db_setup):
+    """The environment for processes a test starts (a server, runworker, manage.py): the test database and
+    this session's channel layer (the private Redis with --redis, else in-memory; never .env's REDIS_URL)."""
+    from django.db import connection
+
+    redis_url = request.getfixturevalue("redis_url") if request.config.getoption("--redis") else ""
+    env = {name: value for name, value in os.environ.items() if name != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return {**env, "DJANGO_SQLITE_PATH": str(connection.settings_dict["NAME"]), "REDIS_URL": redis_url}
+
+
+@dataclass
+class UvicornServer:
+    url: str  # http://127.0.0.1:PORT
+    log: Path  # everything the server printed
+
+
+@pytest.fixture(scope="session")
+def uvicorn_server(process_env, tmp_path_factory):
+    """A real uvicorn process serving this project on a free loopback port, on the test database.
+
+    It sees what a test writes once committed: use it from tests marked django_db(transaction=True).
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log_path = tmp_path_factory.mktemp("uvicorn") / "server.log"
+    env = {
+        **process_env,
+        "DJANGO_DEBUG": "true",  # uvicorn serves no static files: Django does, in DEBUG
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+    }
+    command = [sys.executable, "-m", "uvicorn", "{{ cookiecutter.project_slug }}.asgi:application"]
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"uvicorn did not start:\n{log_path.read_text()}")
+            time.sleep(0.05)
+    yield UvicornServer(f"http://127.0.0.1:{port}", log_path)
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless chromium driven by Playwright, one per test module (tests marked `browser`)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (Debian: apt-get install chromium), so browser tests cannot run")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread, so Django would take these
+    # synchronous tests' ORM calls (creating users, flushing the database) for async code and refuse them.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            launched = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, "--no-first-run"]
+            )
+            yield launched
+            launched.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def new_page(browser, uvicorn_server):
+    """`new_page()` opens a page on the live server in a fresh browser context: its own cookies, like
+    another person's browser. Relative URLs (`page.goto("/chat/")`) go to the server."""
+    contexts = []
+
+    def open_page():
+        context = browser.new_context(base_url=uvicorn_server.url)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def log_in():
+    """`log_in(page, username, password)` logs a browser page in through the login form."""
+
+    def submit_login_form(page, username, password):
+        page.goto("/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url("/")
+
+    return submit_login_form

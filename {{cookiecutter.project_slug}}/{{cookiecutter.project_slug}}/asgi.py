@@ -1,7 +1,7 @@
 """The root router: every connection to the server starts here.
 
 http       -> Django (static files too while DEBUG, since uvicorn serves none)
-websocket  -> Origin check -> session/auth -> the routes of every app in settings.PROJECT_APPS
+websocket  -> Origin check -> session/auth -> ?token= auth -> the routes of every app in settings.PROJECT_APPS
 channel    -> named background workers (python manage.py runworker NAME)
 lifespan   -> answered, so servers that send it start cleanly
 """
@@ -22,11 +22,14 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 from {{ cookiecutter.project_slug }}.lifespan import lifespan  # noqa: E402
 from {{ cookiecutter.project_slug }}.routing import channel_workers, websocket_urlpatterns  # noqa: E402
+from {{ cookiecutter.project_slug }}.token_auth import TokenAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+        ),
         "channel": ChannelNameRouter(channel_workers),
         "lifespan": lifespan,
     }

@@ -4,7 +4,10 @@ import json
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
+from {{ cookiecutter.project_slug }}.push import topic_group, user_group
+
 NOT_FOUND = 4404  # close code: no socket route matches the path
+UNAUTHORIZED = 4401  # close code: the socket needs a logged-in user (session cookie or ?token=)
 
 
 class NotFoundConsumer(AsyncWebsocketConsumer):
@@ -35,3 +38,36 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
 
     async def send_error(self, message):
         await self.send_json({"error": message})
+
+
+class PushConsumer(JsonConsumer):
+    """A socket for logged-in users that receives what push.apush() sends to its topic's groups.
+
+    On connect it joins the user's group for `topic` (so pushes reach every tab of that user) and, with
+    `broadcasts = True`, the topic's group for everyone. Anonymous sockets are closed with UNAUTHORIZED.
+    """
+
+    topic = None
+    broadcasts = False
+    groups_joined = ()
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            # Accept first: a close code is only readable by the client after the handshake.
+            await self.accept()
+            await self.close(code=UNAUTHORIZED)
+            return
+        self.groups_joined = [user_group(self.topic, user)]
+        if self.broadcasts:
+            self.groups_joined.append(topic_group(self.topic))
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def push_message(self, event):
+        await self.send_json(event["payload"])

@@ -64,6 +64,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 PROJECT_APPS = [
     "echo",
     "chat",
+    "notifications",
+    "tasks",
     # one line per app, e.g. "orders",
 ]
 
@@ -74,8 +76,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "channels",
+    # Before channels, so the project's runworker (refusing the in-memory layer) replaces channels' own.
     "{{ cookiecutter.project_slug }}",
+    "channels",
     *PROJECT_APPS,
 ]
 
@@ -111,6 +114,7 @@ TEMPLATES = [
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
+        # DJANGO_SQLITE_PATH: a database elsewhere (a Docker volume; the tests' live server on the test db).
         "NAME": os.environ.get("DJANGO_SQLITE_PATH") or BASE_DIR / "db.sqlite3",
         # Tests never touch the development database.
         "TEST": {"NAME": BASE_DIR / "test_db.sqlite3"},

@@ -1,0 +1,33 @@
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def open_room(new_page, room):
+    page = new_page()
+    page.goto(f"/chat/{room}/")
+    expect(page.locator("#status")).to_have_text("connected")
+    return page
+
+
+def say(page, text):
+    page.fill("#message", text)
+    page.press("#message", "Enter")
+
+
+def test_two_pages_in_a_room_see_each_other_and_another_room_does_not(new_page):
+    room, other_room = f"lobby-{uuid.uuid4().hex[:8]}", f"kitchen-{uuid.uuid4().hex[:8]}"
+    alice, bob, carol = open_room(new_page, room), open_room(new_page, room), open_room(new_page, other_room)
+
+    say(alice, "hello from alice")
+    say(bob, "hi alice")
+    for page in (alice, bob):
+        expect(page.locator("#log div")).to_have_text(["anonymous: hello from alice", "anonymous: hi alice"])
+
+    say(carol, "anyone here?")
+    # Carol's own message arrives, and nothing from the other room came before it.
+    expect(carol.locator("#log div")).to_have_text(["anonymous: anyone here?"])
+    expect(alice.locator("#log div")).to_have_count(2)

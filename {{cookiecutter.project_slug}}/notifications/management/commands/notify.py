@@ -1,0 +1,46 @@
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from notifications.api import broadcast, notify_user
+
+IN_MEMORY_EXPLAINED = (
+    "The channel layer is in-memory: it lives inside the server process, and this command runs in another "
+    "process, so nothing it sends could reach a socket. Set REDIS_URL (README: Switch to Redis) and restart "
+    "the server, or push from code that runs in the server (a view, a consumer) with notifications.api."
+)
+
+
+class Command(BaseCommand):
+    help = "Push a notification to one user's open notification pages, or to everyone's."
+
+    def add_arguments(self, parser):
+        target = parser.add_mutually_exclusive_group(required=True)
+        target.add_argument("--user", metavar="USERNAME", help="the user to notify (all of their open tabs)")
+        target.add_argument("--all", action="store_true", help="every open notifications socket")
+        parser.add_argument("message", help="the text to show")
+
+    def handle(self, *args, user, all, message, **options):
+        if isinstance(get_channel_layer(), InMemoryChannelLayer):
+            raise CommandError(IN_MEMORY_EXPLAINED)
+        if not message.strip():
+            raise CommandError("The message is empty.")
+        payload = {"message": message, "from": "manage.py notify"}
+        if all:
+            self.send(broadcast, payload)
+            self.stdout.write(self.style.SUCCESS("Broadcast to every notifications socket."))
+            return
+        User = get_user_model()
+        try:
+            recipient = User.objects.get_by_natural_key(user)
+        except User.DoesNotExist:
+            raise CommandError(f"No user named {user!r}.") from None
+        self.send(notify_user, recipient, payload)
+        self.stdout.write(self.style.SUCCESS(f"Sent to {user}'s open notification pages."))
+
+    def send(self, push, *args):
+        try:
+            push(*args)
+        except RedisConnectionError as error:
+            raise CommandError(f"Cannot reach Redis: {error} Is redis-server running at REDIS_URL?") from None

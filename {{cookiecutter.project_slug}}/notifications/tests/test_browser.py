@@ -1,0 +1,60 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from playwright.sync_api import expect
+
+from {{ cookiecutter.project_slug }}.workers import layer_is_in_memory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def open_notifications(new_page, log_in, django_user_model):
+    """`open_notifications(username)` creates that user and opens their notifications page in a new browser."""
+
+    def open_page(username, **extra):
+        if not django_user_model.objects.filter(username=username).exists():
+            django_user_model.objects.create_user(username, password=f"pw-{username}-123", **extra)
+        page = new_page()
+        log_in(page, username, f"pw-{username}-123")
+        page.goto("/notifications/")
+        expect(page.locator("#status")).to_have_text("connected")
+        return page
+
+    return open_page
+
+
+def test_a_notification_reaches_every_tab_of_the_user_and_nobody_else(open_notifications):
+    alice_tab1, alice_tab2, bob = open_notifications("alice"), open_notifications("alice"), open_notifications("bob")
+    # The page's form posts to a view that calls notifications.api.notify_user(request.user, ...).
+    alice_tab1.fill("#message", "hello alice")
+    alice_tab1.click("text=Notify me")
+    for page in (alice_tab1, alice_tab2):
+        expect(page.locator("#log div")).to_have_text(["alice: hello alice"])
+    expect(alice_tab1.locator("#message")).to_have_value("")
+    bob.wait_for_timeout(300)
+    expect(bob.locator("#log div")).to_have_count(0)
+
+
+def test_staff_broadcasts_reach_everyone(open_notifications):
+    boss, bob = open_notifications("boss", is_staff=True), open_notifications("bob")
+    expect(bob.locator("text=Broadcast")).to_have_count(0)
+    boss.fill("#message", "all hands")
+    boss.click("text=Broadcast")
+    for page in (boss, bob):
+        expect(page.locator("#log div")).to_have_text(["boss: all hands"])
+
+
+@pytest.mark.redis
+def test_with_redis_the_notify_command_reaches_the_page(open_notifications, process_env):
+    page = open_notifications("alice")
+    # As a user would, from a terminal: another process, reaching the server's sockets through Redis.
+    command = [sys.executable, "manage.py", "notify", "--user", "alice", "from the terminal"]
+    sent = subprocess.run(command, cwd=PROJECT_DIR, env=process_env, capture_output=True, text=True, timeout=60)
+    assert sent.returncode == 0, sent.stderr
+    expect(page.locator("#log div")).to_have_text(["manage.py notify: from the terminal"])

@@ -1,0 +1,44 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from {{ cookiecutter.project_slug }}.workers import layer_is_in_memory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def worker(process_env):
+    """With Redis the server leaves the tasks to `runworker tasks`, as in production; in-memory, it runs them."""
+    if layer_is_in_memory():
+        yield
+        return
+    command = [sys.executable, "manage.py", "runworker", "tasks"]
+    process = subprocess.Popen(command, cwd=PROJECT_DIR, env=process_env)
+    yield
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_task_progress_and_failure_appear_live(worker, new_page, log_in, django_user_model):
+    django_user_model.objects.create_user("alice", password="pw-alice-123")
+    page = new_page()
+    log_in(page, "alice", "pw-alice-123")
+    page.goto("/tasks/")
+    expect(page.locator("#status")).to_have_text("connected")
+
+    page.click("#start")
+    task = page.locator("[data-task]").nth(0)
+    expect(task).to_contain_text("running (step 1/5)")
+    expect(task).to_contain_text("done (step 5/5)", timeout=20_000)
+    expect(task.locator("progress")).to_have_js_property("value", 5)
+
+    page.click("#start-failing")
+    failing = page.locator("[data-task]").nth(1)
+    expect(failing).to_contain_text("failed: step 3 of 5 failed", timeout=20_000)
+    expect(failing).to_have_class("error")

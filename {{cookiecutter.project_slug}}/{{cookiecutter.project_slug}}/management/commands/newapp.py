@@ -1,0 +1,96 @@
+"""`python manage.py newapp NAME`: Django's startapp with this project's Channels app template.
+
+The new app gets routing.py (one socket route), consumers.py (a consumer to fill in) and passing tests,
+and its line in settings.PROJECT_APPS, which wires its routes into the root router.
+"""
+
+import json
+import re
+import sys
+from contextlib import chdir
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import CommandError
+from django.core.management.commands.startapp import Command as StartAppCommand
+
+APP_TEMPLATE = Path(__file__).resolve().parents[2] / "app_template"
+PROJECT_APPS_LIST = re.compile(r"^PROJECT_APPS = \[\n(?P<body>(?:    .*\n)*?)\]", re.MULTILINE)
+
+
+def add_to_project_apps(settings_text, app):
+    """settings.py's text with `app` added to PROJECT_APPS, or None if the list is not where we expect it."""
+    found = PROJECT_APPS_LIST.search(settings_text)
+    if found is None:
+        return None
+    lines = found["body"].splitlines(keepends=True)
+    # New apps go after the listed ones and before the trailing comment, if there is one.
+    at = len(lines)
+    while at and lines[at - 1].strip().startswith("#"):
+        at -= 1
+    lines.insert(at, f'    "{app}",\n')
+    start, end = found.span("body")
+    return settings_text[:start] + "".join(lines) + settings_text[end:]
+
+
+def watch_in_reload_configs(base_dir, app):
+    """Add `--reload-dir app` to the uvicorn reload configurations (PyCharm, VS Code) that exist.
+
+    uvicorn watches only the folders it is given (see README: reload); without this, edits to the new app
+    would not reload the server. Returns the files changed.
+    """
+    changed = []
+    pycharm = base_dir / ".run" / "uvicorn_reload.run.xml"
+    if pycharm.exists():
+        text = pycharm.read_text()
+        dirs = re.findall(r"--reload-dir \S+", text)
+        if dirs:
+            pycharm.write_text(text.replace(dirs[-1], f"{dirs[-1]} --reload-dir {app}", 1))
+            changed.append(pycharm)
+    vscode = base_dir / ".vscode" / "launch.json"
+    if vscode.exists():
+        launch = json.loads(vscode.read_text())
+        for configuration in launch["configurations"]:
+            args = configuration.get("args", [])
+            if "--reload-dir" in args:
+                at = len(args) - args[::-1].index("--reload-dir") + 1
+                configuration["args"] = [*args[:at], "--reload-dir", app, *args[at:]]
+        vscode.write_text(json.dumps(launch, indent=2) + "\n")
+        changed.append(vscode)
+    return changed
+
+
+class Command(StartAppCommand):
+    help = "Create a Channels app (socket route, consumer, tests) beside manage.py and add it to PROJECT_APPS."
+    missing_args_message = "Give the new app's name, e.g.: python manage.py newapp orders"
+
+    def handle(self, **options):
+        name = options["name"]
+        if name in settings.PROJECT_APPS:
+            raise CommandError(f"{name!r} is already in PROJECT_APPS.")
+        options.update(template=str(APP_TEMPLATE), project_package=self.project_package())
+        # startapp creates the app in the current directory: make that the project's, beside manage.py.
+        with chdir(settings.BASE_DIR):
+            super().handle(**options)
+        self.register(name)
+
+    def project_package(self):
+        return settings.SETTINGS_MODULE.rsplit(".", 1)[0]
+
+    def register(self, name):
+        settings_file = Path(sys.modules[settings.SETTINGS_MODULE].__file__)
+        text = add_to_project_apps(settings_file.read_text(), name)
+        if text is None:
+            self.stdout.write(
+                self.style.WARNING(f'Created {name}/. Add this line to PROJECT_APPS in {settings_file}:\n    "{name}",')
+            )
+            return
+        settings_file.write_text(text)
+        watched = [str(path.relative_to(settings.BASE_DIR)) for path in watch_in_reload_configs(settings.BASE_DIR, name)]
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Created {name}/ and added it to PROJECT_APPS"
+                + (f" and to the reload folders of {', '.join(watched)}" if watched else "")
+                + f": its socket is /ws/{name}/. Try it: python -m pytest {name}"
+            )
+        )
