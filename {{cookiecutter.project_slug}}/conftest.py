@@ -38,11 +38,14 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
+    """`redis` tests run only with --redis; `memory_layer` tests (what a single process does) only without."""
     if config.getoption("--redis"):
-        return
-    skip = pytest.mark.skip(reason="needs a real Redis: run pytest --redis (it starts a private redis-server)")
+        marker, skip = "memory_layer", pytest.mark.skip(reason="tests the in-memory layer: run pytest without --redis")
+    else:
+        reason = "needs a real Redis: run pytest --redis (it starts a private redis-server)"
+        marker, skip = "redis", pytest.mark.skip(reason=reason)
     for item in items:
-        if "redis" in item.keywords:
+        if marker in item.keywords:
             item.add_marker(skip)
 
 

@@ -1,13 +1,9 @@
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
-
-from {{ cookiecutter.project_slug }}.workers import layer_is_in_memory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PROJECT_DIR = Path(__file__).resolve().parents[2]

@@ -4,14 +4,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.core.management import CommandError, call_command
 
-from {{ cookiecutter.project_slug }}.workers import layer_is_in_memory
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.memory_layer
 def test_with_the_in_memory_layer_it_explains_why_it_cannot_reach_the_server(django_user_model):
-    if not layer_is_in_memory():
-        pytest.skip("runs on the in-memory layer (without --redis)")
     django_user_model.objects.create_user("alice")
     with pytest.raises(CommandError, match="in-memory.*REDIS_URL"):
         call_command("notify", "--user", "alice", "hello")

@@ -1,5 +1,4 @@
 import asyncio
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -113,7 +112,9 @@ async def test_a_bad_start_frame_gets_an_error_and_starts_nothing(connect, make_
 
 @pytest.mark.redis
 async def test_with_redis_runworker_runs_the_tasks_in_its_own_process(connect, make_user, session_headers, process_env):
-    worker = subprocess.Popen([sys.executable, "manage.py", "runworker", WORKER_CHANNEL], cwd=PROJECT_DIR, env=process_env)
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "runworker", WORKER_CHANNEL], cwd=PROJECT_DIR, env=process_env
+    )
     try:
         socket = await connect("/ws/tasks/", headers=await session_headers(await make_user("alice")))
         await socket.send_json_to({"start": {"steps": 2}})

@@ -3,9 +3,9 @@ from channels.consumer import AsyncConsumer
 from channels.layers import get_channel_layer
 from django.core.management import CommandError, call_command
 
-from {{ cookiecutter.project_slug }}.workers import layer_is_in_memory, start_in_process_workers, stop
+from {{ cookiecutter.project_slug }}.workers import start_in_process_workers, stop
 
-pytestmark = pytest.mark.skipif(not layer_is_in_memory(), reason="the project is configured with Redis")
+pytestmark = pytest.mark.memory_layer
 
 
 class Answer(AsyncConsumer):

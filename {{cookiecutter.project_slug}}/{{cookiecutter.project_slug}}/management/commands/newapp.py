@@ -86,7 +86,8 @@ class Command(StartAppCommand):
             )
             return
         settings_file.write_text(text)
-        watched = [str(path.relative_to(settings.BASE_DIR)) for path in watch_in_reload_configs(settings.BASE_DIR, name)]
+        changed = watch_in_reload_configs(settings.BASE_DIR, name)
+        watched = [str(path.relative_to(settings.BASE_DIR)) for path in changed]
         self.stdout.write(
             self.style.SUCCESS(
                 f"Created {name}/ and added it to PROJECT_APPS"
