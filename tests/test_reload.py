@@ -30,7 +30,28 @@ def server(project):
     with DevServer(with_port(config.args, port), config.cwd, baked_env(**config.env)) as server:
         server.port = port
         server.wait_for_echo(port)
+        wait_until_watching(project, server)
         yield server
+
+
+def wait_until_watching(project, server):
+    """uvicorn starts its file watcher after the server, and the server answers within 0.3 s: an edit made
+    before the watcher exists is never seen. Resave a source file until one reload proves it is watching."""
+
+    def resave_and_see_a_reload():
+        resave(project / "echo" / "views.py")
+        deadline = time.monotonic() + 1
+        while reloads(server) == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+    def restarted():
+        assert sum("Application startup complete" in line for line in server.lines) == reloads(server) + 1
+
+    server.wait_for(resave_and_see_a_reload)
+    time.sleep(0.5)  # a second save caught by the same watcher start would reload once more
+    server.wait_for(restarted)
+    server.wait_for_echo(server.port)
 
 
 def reloads(server):

@@ -10,6 +10,8 @@ credentials, Django's documented non-interactive form of the same command.
 import json
 import shlex
 import shutil
+import subprocess
+import sys
 import time
 
 import pytest
@@ -95,10 +97,10 @@ def prove_manage(config, project, extra_env):
 
 
 def prove_runworker(config, project, env):
-    """The worker's channels must be served by some app; the process must start and stay up.
+    """Every channel the configuration names must be served by some app's `channel_workers`.
 
-    Without an app that declares `channel_workers` (none in this branch's demo apps yet), the only proof is
-    that the worker starts and keeps running; with one, every channel the configuration names must exist.
+    On Redis the worker must start and stay up. On the in-memory layer it must refuse at once and say why
+    (the server runs the workers itself there): a worker that waits forever for nothing is the bug it prevents.
     """
     routing = f"{project_package(project)}.routing"
     code = f"import json; from {routing} import channel_workers; print(json.dumps(list(channel_workers)))"
@@ -106,8 +108,15 @@ def prove_runworker(config, project, env):
     declared = json.loads(output.strip().splitlines()[-1])
     channels = [arg for arg in config.program_args[1:] if not arg.startswith("-")]
     assert channels, f"{config.source}: runworker names no channel"
-    if declared:
-        assert set(channels) <= set(declared), f"{config.source}: {channels} not among the workers {declared}"
+    assert set(channels) <= set(declared), f"{config.source}: {channels} not among the workers {declared}"
+    if not env.get("REDIS_URL"):
+        result = subprocess.run(
+            [sys.executable, *config.args], cwd=config.cwd, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 1, result
+        assert "runworker cannot work with the in-memory channel layer" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr, result.stderr
+        return
     with DevServer(config.args, config.cwd, env) as worker:
 
         def started():
@@ -234,7 +243,11 @@ def test_pycharm_env_file_field_is_refused(broken):
         ("--reload-dir echo", "--reload-dir src", "does not exist"),
         ("--reload-dir echo", "--reload-dir .", "project root"),
         ("--reload-dir echo ", "", r"\['echo'\] are not watched"),
-        ("--reload-dir proof --reload-dir echo --reload-dir chat ", "", "without --reload-dir"),
+        (
+            "--reload-dir proof --reload-dir echo --reload-dir chat --reload-dir notifications --reload-dir tasks ",
+            "",
+            "without --reload-dir",
+        ),
         ("--port 8000", "--port 8000 --env-file .env", "--env-file"),
     ],
 )

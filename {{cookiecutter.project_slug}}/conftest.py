@@ -204,7 +204,12 @@ def uvicorn_server(process_env, tmp_path_factory):
             time.sleep(0.05)
     yield UvicornServer(f"http://127.0.0.1:{port}", log_path)
     server.terminate()
-    server.wait(timeout=10)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+        pytest.fail(f"uvicorn did not stop within 10 s of SIGTERM:\n{log_path.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ the environment does not set (python-dotenv never overrides a real environment v
 """
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -23,9 +24,16 @@ def env_bool(name, default):
     return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
 
 
-# redis-py 8 gives up on a read after 5 s by default: exactly as long as channels-redis blocks waiting
-# for the next message (BZPOPMIN, 5 s). Left alone, every socket idle for 5 s dies with TimeoutError.
-REDIS_SOCKET_TIMEOUT = 30
+# Redis connections read without a timeout. channels-redis's blocking wait (BZPOPMIN) returns every 5 s by
+# itself, so a read timeout only does harm: redis-py 8's default (5 s) kills idle sockets, and any timeout
+# makes redis-py wrap writes in asyncio.wait_for, which on Python 3.11 can swallow a cancellation, leaving a
+# closed socket's receive loop running forever (the server then never finishes shutting down).
+# TCP keepalive still notices a Redis that vanished without closing the connection.
+REDIS_KEEPALIVE = {
+    getattr(socket, name): seconds
+    for name, seconds in [("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3)]
+    if hasattr(socket, name)
+}
 
 
 def channel_layers_for(redis_urls):
@@ -37,7 +45,9 @@ def channel_layers_for(redis_urls):
     hosts = [
         {
             "address": url,
-            "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            "socket_timeout": None,
+            "socket_keepalive": True,
+            "socket_keepalive_options": REDIS_KEEPALIVE,
             # A pooled connection that Redis has closed (restart, failover) is retried once on a fresh
             # connection, rather than failing the socket that happened to pick it.
             "retry_on_error": [redis.ConnectionError],
