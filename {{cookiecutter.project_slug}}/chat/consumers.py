@@ -1,11 +1,11 @@
-from {{ cookiecutter.project_slug }}.consumers import JsonConsumer
+from {{ cookiecutter.project_slug }}.consumers import JsonConsumer, NoDbCleanupMixin
 
 from .groups import room_group_name
 
 MAX_MESSAGE_LENGTH = 4000
 
 
-class ChatConsumer(JsonConsumer):
+class ChatConsumer(NoDbCleanupMixin, JsonConsumer):
     """Every socket in a room joins the room's group; a message sent by one is delivered to all.
 
     Client -> server: {"message": "text"}.  Server -> client: {"message": "text", "user": "name"},

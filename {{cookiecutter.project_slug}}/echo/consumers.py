@@ -10,10 +10,10 @@ from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import WebsocketConsumer
 
-from {{ cookiecutter.project_slug }}.consumers import JsonConsumer
+from {{ cookiecutter.project_slug }}.consumers import JsonConsumer, NoDbCleanupMixin
 
 
-class EchoConsumer(AsyncConsumer):
+class EchoConsumer(NoDbCleanupMixin, AsyncConsumer):
     async def websocket_connect(self, event):
         await self.send({"type": "websocket.accept"})
 
@@ -27,7 +27,7 @@ class EchoConsumer(AsyncConsumer):
         raise StopConsumer()
 
 
-class JsonEchoConsumer(JsonConsumer):
+class JsonEchoConsumer(NoDbCleanupMixin, JsonConsumer):
     async def receive_json(self, content, **kwargs):
         await self.send_json(content)
 

@@ -1,9 +1,9 @@
-from {{ cookiecutter.project_slug }}.consumers import PushConsumer
+from {{ cookiecutter.project_slug }}.consumers import NoDbCleanupMixin, PushConsumer
 
 from .api import TOPIC
 
 
-class NotificationConsumer(PushConsumer):
+class NotificationConsumer(NoDbCleanupMixin, PushConsumer):
     """Logged-in users only (others are closed with 4401); receives notify_user() and broadcast() payloads.
 
     The socket only talks server -> client: a frame from the client gets {"error": ...}.

@@ -4,7 +4,7 @@ import uuid
 from channels.consumer import AsyncConsumer
 from channels.exceptions import ChannelFull
 
-from {{ cookiecutter.project_slug }}.consumers import PushConsumer
+from {{ cookiecutter.project_slug }}.consumers import NoDbCleanupMixin, PushConsumer
 from {{ cookiecutter.project_slug }}.push import apush, user_group
 
 from . import jobs
@@ -16,7 +16,7 @@ MAX_STEPS = 20
 logger = logging.getLogger(__name__)
 
 
-class TaskConsumer(PushConsumer):
+class TaskConsumer(NoDbCleanupMixin, PushConsumer):
     """The page's socket: starts tasks and receives the progress of all of the user's tasks.
 
     Client -> server: {"start": {"steps": 5}} or {"start": {"steps": 5, "fail_at": 3}}.

@@ -1,13 +1,37 @@
 """Consumers and a base class shared by every app."""
 
 import json
+import logging
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
 from {{ cookiecutter.project_slug }}.push import topic_group, user_group
 
 NOT_FOUND = 4404  # close code: no socket route matches the path
 UNAUTHORIZED = 4401  # close code: the socket needs a logged-in user (session cookie or ?token=)
+
+logger = logging.getLogger(__name__)
+
+
+class NoDbCleanupMixin:
+    """For async consumers whose handlers never await the async ORM (`aget`, `acreate`, `async for`...).
+
+    Channels runs `close_old_connections()` in a worker thread before every message a consumer handles, a
+    thread hop that costs more than an echo itself. This mixin skips it. Database code run through
+    `database_sync_to_async` stays correct: that wrapper closes old connections around each call itself.
+    A consumer that awaits the async ORM must keep Channels' own dispatch: leave this mixin out.
+
+    It also keeps the consumer alive when a layer message has a `type` it has no handler for: a stray
+    group_send is logged and dropped, instead of killing the socket with ValueError.
+    """
+
+    async def dispatch(self, message):
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            logger.warning("%s has no handler for a %r message: dropped.", type(self).__name__, message["type"])
+            return
+        await handler(message)
 
 
 class NotFoundConsumer(AsyncWebsocketConsumer):
