@@ -20,9 +20,11 @@ def echo(port, text, path="/ws/echo/", timeout=5):
         return ws.recv(timeout=timeout)
 
 
-def close_code(port, path):
-    """Open a socket that the server accepts and then closes; return the close code."""
-    with connect(f"ws://127.0.0.1:{port}{path}", origin=ORIGIN, open_timeout=5, close_timeout=1) as ws:
+def close_code(port, path, send=None):
+    """Open a socket that the server accepts and then closes (after `send`, if given); return the close code."""
+    with connect(f"ws://127.0.0.1:{port}{path}", origin=ORIGIN, open_timeout=5, close_timeout=1, max_size=None) as ws:
+        if send is not None:
+            ws.send(send)
         try:
             ws.recv(timeout=5)
         except ConnectionClosed as closed:

@@ -43,6 +43,8 @@ CONFIGURATION_TYPES = {("PythonConfigurationType", "Python"): PYTHON_OPTIONS, ("
 BOOLEAN = {"true": True, "false": False}
 ABSOLUTE_PATH = re.compile(r"""(^|[\s"'=])(/|~|[A-Za-z]:[\\/])""")
 MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+# The largest WebSocket frame every server command of a bake accepts (--ws-max-size, deploy/gunicorn.conf.py).
+WS_MAX_SIZE = 1024 * 1024
 
 
 class ConfigProblem(AssertionError):
@@ -217,6 +219,8 @@ def check_uvicorn(config, project):
     problem(f"\n{attribute} = " in module_file.read_text(), source, f"{module} defines no {attribute}")
     problem("--env-file" not in args, source, "--env-file loads .env once: settings.py reads it on each reload")
     problem(len(option_values(args, "--port")) == 1, source, "needs exactly one --port")
+    max_size = option_values(args, "--ws-max-size")
+    problem(max_size == [str(WS_MAX_SIZE)], source, f"needs --ws-max-size {WS_MAX_SIZE} (uvicorn's default: 16 MiB)")
     problem("--workers" not in args or "--reload" not in args, source, "--reload and --workers exclude each other")
     if "--reload" not in args:
         return

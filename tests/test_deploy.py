@@ -21,6 +21,7 @@ import yaml
 
 from .conftest import baked_env, free_port, run_in
 from .processes import render_nginx_site, start_gunicorn, start_nginx, stop
+from .run_configs import WS_MAX_SIZE
 
 PRODUCTION = {"DJANGO_DEBUG": "false", "DJANGO_ALLOWED_HOSTS": "example.org,localhost,127.0.0.1"}
 
@@ -159,6 +160,17 @@ def test_nginx_in_front_of_gunicorn_serves_static_files_pages_and_sockets(projec
                 await client.close()
             return heard
 
+        assert asyncio.run(chat()) == [{"message": "through nginx", "user": "anonymous"}] * 4
+
+        async def oversized_frame():
+            # gunicorn.conf.py's worker gives uvicorn the same frame limit as the project's uvicorn commands.
+            async with websockets.connect(f"ws://{address}/ws/echo/", origin="http://localhost") as ws:
+                await ws.send("x" * (WS_MAX_SIZE + 1))
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await asyncio.wait_for(ws.recv(), 5)
+                return closed.value.rcvd.code
+
+        assert asyncio.run(oversized_frame()) == 1009
         assert asyncio.run(chat()) == [{"message": "through nginx", "user": "anonymous"}] * 4
     finally:
         nginx_output = stop(nginx)

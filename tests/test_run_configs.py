@@ -19,6 +19,7 @@ import pytest
 from .conftest import baked_env, free_port, run_in
 from .dev_server import DevServer, close_code, with_port
 from .run_configs import (
+    WS_MAX_SIZE,
     ConfigProblem,
     all_configs,
     check_env,
@@ -51,6 +52,9 @@ def prove_uvicorn(config, project, extra_env):
     with DevServer(with_port(config.args, port), config.cwd, env) as server:
         if (project / "echo").is_dir():
             assert server.wait_for_echo(port, "hello from the IDE") == "hello from the IDE"
+            # One frame over --ws-max-size closes that socket with 1009 ("message too big"); others go on.
+            assert close_code(port, "/ws/echo/", send="x" * (WS_MAX_SIZE + 1)) == 1009
+            assert server.wait_for_echo(port, "still serving") == "still serving"
         else:  # no demo apps: the project's router answers an unknown socket path with its own close code
             assert server.wait_for(lambda: close_code(port, "/ws/echo/")) == 4404
     modules = imported_modules(server.output)

@@ -6,8 +6,19 @@ uvicorn's event loop through uvicorn-worker. Values come from the environment, s
 
 import os
 
+import uvicorn_worker
+
+# The largest WebSocket frame accepted, as in the project's uvicorn commands (--ws-max-size): a larger one
+# closes its socket with code 1009. uvicorn's own default is 16 MiB.
+WS_MAX_SIZE = 1024 * 1024
+
+
+class UvicornWorker(uvicorn_worker.UvicornWorker):
+    CONFIG_KWARGS = {**uvicorn_worker.UvicornWorker.CONFIG_KWARGS, "ws_max_size": WS_MAX_SIZE}
+
+
 wsgi_app = "{{ cookiecutter.project_slug }}.asgi:application"
-worker_class = "uvicorn_worker.UvicornWorker"
+worker_class = UvicornWorker
 # Behind nginx on the same machine; in a container, GUNICORN_BIND=0.0.0.0:8000.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # More than one process needs REDIS_URL: the in-memory channel layer does not cross processes.

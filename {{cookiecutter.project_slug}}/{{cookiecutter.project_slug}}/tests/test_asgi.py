@@ -7,13 +7,15 @@ from {{ cookiecutter.project_slug }}.consumers import NOT_FOUND
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def test_foreign_origin_is_refused(refused):
-    await refused("/ws/no-such-socket/", headers=[(b"origin", b"http://evil.example")])
+async def test_foreign_origin_is_refused_and_the_log_says_why(refused, caplog):
+    await refused("/ws/echo/", headers=[(b"origin", b"http://evil.example")])
+    assert "WebSocket refused: Origin 'http://evil.example' is not in DJANGO_ALLOWED_HOSTS" in caplog.text
 
 
-async def test_missing_origin_is_refused(refused):
+async def test_missing_origin_is_refused_and_the_log_says_why(refused, caplog):
     # Browsers always send Origin; a script that omits it must send an allowed one.
-    await refused("/ws/no-such-socket/", headers=[])
+    await refused("/ws/echo/", headers=[])
+    assert "WebSocket refused: no Origin header" in caplog.text
 
 
 async def test_allowed_origin_reaches_the_router(connect):
