@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DIR := build/channels_project
 PYTEST_ARGS ?=
 
-.PHONY: venv test lint demo bench clean
+.PHONY: venv test lint demo bench speed clean
 
 venv: $(VENV)/.installed
 
@@ -30,11 +30,15 @@ demo: venv
 	cd $(DEMO_DIR) && ../../$(BIN)/python -m uvicorn channels_project.asgi:application --reload \
 		--host 127.0.0.1 --port 8000 --reload-dir channels_project --reload-dir echo --reload-dir chat \
 		--reload-dir notifications --reload-dir tasks \
-		--reload-include '*.html'
+		--reload-include '*.html' --ws-max-size 1048576
 
 ## bench: dev-loop benchmark (cold start to first echo, edit-to-live reload) of a bake next to a bare ASGI app
 bench: venv
 	$(BIN)/python benchmarks/devloop.py
+
+## speed: run-time benchmark (echo, chat fan-out, memory per socket, bake time) next to a bare app and tutorial code
+speed: venv
+	$(BIN)/python benchmarks/speed.py
 
 clean:
 	rm -rf $(VENV) build

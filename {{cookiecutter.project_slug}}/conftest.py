@@ -168,25 +168,23 @@ class UvicornServer:
     log: Path  # everything the server printed
 
 
-@pytest.fixture(scope="session")
-def uvicorn_server(process_env, tmp_path_factory):
-    """A real uvicorn process serving this project on a free loopback port, on the test database.
-
-    It sees what a test writes once committed: use it from tests marked django_db(transaction=True).
-    """
+def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log_path = tmp_path_factory.mktemp("uvicorn") / "server.log"
+        return probe.getsockname()[1]
+
+
+def start_uvicorn(port, process_env, log_path):
+    """Start uvicorn serving this project on 127.0.0.1:port; return the process once the port answers."""
     env = {
         **process_env,
         "DJANGO_DEBUG": "true",  # uvicorn serves no static files: Django does, in DEBUG
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
     }
     command = [sys.executable, "-m", "uvicorn", "{{ cookiecutter.project_slug }}.asgi:application"]
-    with open(log_path, "w") as log:
+    with open(log_path, "a") as log:
         server = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            [*command, "--host", "127.0.0.1", "--port", str(port), "--ws-max-size", "1048576"],
             cwd=PROJECT_DIR,
             env=env,
             stdout=log,
@@ -196,13 +194,15 @@ def uvicorn_server(process_env, tmp_path_factory):
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
+            return server
         except OSError:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
                 pytest.fail(f"uvicorn did not start:\n{log_path.read_text()}")
             time.sleep(0.05)
-    yield UvicornServer(f"http://127.0.0.1:{port}", log_path)
+
+
+def stop_uvicorn(server, log_path):
     server.terminate()
     try:
         server.wait(timeout=10)
@@ -210,6 +210,18 @@ def uvicorn_server(process_env, tmp_path_factory):
         server.kill()
         server.wait()
         pytest.fail(f"uvicorn did not stop within 10 s of SIGTERM:\n{log_path.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def uvicorn_server(process_env, tmp_path_factory):
+    """A real uvicorn process serving this project on a free loopback port, on the test database.
+
+    It sees what a test writes once committed: use it from tests marked django_db(transaction=True).
+    """
+    port, log_path = free_port(), tmp_path_factory.mktemp("uvicorn") / "server.log"
+    server = start_uvicorn(port, process_env, log_path)
+    yield UvicornServer(f"http://127.0.0.1:{port}", log_path)
+    stop_uvicorn(server, log_path)
 
 
 @pytest.fixture(scope="module")

@@ -32,3 +32,12 @@ async def test_closing_sockets_never_leaves_a_receive_running(channel_layers):
     config = channel_layers["default"]["CONFIG"]
     stuck = [await two_receivers_cancelled(config, delay) for delay in [0.0005, 0.001, 0.0015, 0.002] * 5]
     assert sum(stuck) == 0
+
+
+async def test_a_burst_of_sockets_joining_at_once_gets_no_errors(channel_layers):
+    # redis-py's pool would refuse the 101st concurrent command (MaxConnectionsError) without max_connections.
+    layer = RedisChannelLayer(**channel_layers["default"]["CONFIG"])
+    channels = [await layer.new_channel() for _ in range(300)]
+    await asyncio.gather(*(layer.group_add("burst", channel) for channel in channels))
+    await asyncio.gather(*(layer.group_discard("burst", channel) for channel in channels))
+    await layer.flush()
