@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.project_slug }}.consumers import NOT_FOUND
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -22,11 +24,17 @@ async def test_two_clients_in_one_room_see_each_other_and_another_room_does_not(
     assert await carol.receive_nothing()
 
 
-@pytest.mark.parametrize("room", ["café au lait", "x" * 200, "日本語"])
+@pytest.mark.parametrize("room", ["café au lait", "x" * 200, "日本語", "with spaces", ".."])
 async def test_any_room_name_works(connect, room):
     socket = await connect(f"/ws/chat/{room}/")
     await socket.send_json_to({"message": "hello"})
     assert (await socket.receive_json_from())["message"] == "hello"
+
+
+@pytest.mark.parametrize("path", ["/ws/chat//", "/ws/chat/../etc/", "/ws/chat/%2E%2E%2Fetc/", "/ws/chat/a/b/"])
+async def test_an_empty_room_or_one_with_a_slash_is_closed_as_not_found(connect, path):
+    socket = await connect(path)
+    assert await socket.receive_output() == {"type": "websocket.close", "code": NOT_FOUND}
 
 
 @pytest.mark.parametrize(
