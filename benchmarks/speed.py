@@ -438,6 +438,22 @@ async def wait_delivered(k, listeners, sent, counts, max_wait):
     return seen_at
 
 
+def stop_clients(processes, event):
+    """Set the event the client processes wait on, then join them (terminating any that hang)."""
+    event.set()
+    for process in processes:
+        process.join(timeout=15)
+        if process.is_alive():
+            process.terminate()
+
+
+def check_outcomes(outcomes, what):
+    """A client process reports an error as a string: stop the benchmark with it."""
+    failed = [o for o in outcomes if isinstance(o, str)]
+    if failed:
+        raise SystemExit(f"a {what} process failed: {failed[0]}")
+
+
 def measure_fanout(url, listeners, sent):
     counts = MP.Array("i", CLIENT_PROCESSES * sent, lock=False)  # deliveries of message k, per listener process
     opened = MP.Array("i", CLIENT_PROCESSES, lock=False)  # sockets each listener process got into the room
@@ -459,14 +475,8 @@ def measure_fanout(url, listeners, sent):
         done.set()
         outcomes = [results.get(timeout=60) for _ in processes]
     finally:
-        done.set()
-        for process in processes:
-            process.join(timeout=15)
-            if process.is_alive():
-                process.terminate()
-    failed = [o for o in outcomes if isinstance(o, str)]
-    if failed:
-        raise SystemExit(f"a listener process failed: {failed[0]}")
+        stop_clients(processes, done)
+    check_outcomes(outcomes, "listener")
     latencies = [latency for o in outcomes for latency in o["latencies"]]
     return {
         "deliveries_per_s": len(latencies) / elapsed if elapsed > 0 else 0.0,
@@ -540,14 +550,8 @@ def measure_held(server, count):
         release.set()
         outcomes = [results.get(timeout=120) for _ in processes]
     finally:
-        release.set()
-        for process in processes:
-            process.join(timeout=15)
-            if process.is_alive():
-                process.terminate()
-    failed = [o for o in outcomes if isinstance(o, str)]
-    if failed:
-        raise SystemExit(f"a holding process failed: {failed[0]}")
+        stop_clients(processes, release)
+    check_outcomes(outcomes, "holding")
     opened = sum(o["opened"] for o in outcomes)
     return {
         "rss_before_kb": before,

@@ -51,8 +51,8 @@ def check_memory_layer_has_one_process(app_configs=None, **kwargs):
 
 def redis_problems():
     layer = settings.CHANNEL_LAYERS.get("default", {})
-    if not layer.get("BACKEND", "").startswith("channels_redis."):
-        return []
+    if "hosts" not in layer.get("CONFIG", {}):
+        return []  # not a Redis layer
     errors = []
     for host in layer.get("CONFIG", {}).get("hosts", []):
         url = host.get("address") if isinstance(host, dict) else host

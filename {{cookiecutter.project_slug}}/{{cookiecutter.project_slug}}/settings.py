@@ -36,9 +36,6 @@ REDIS_KEEPALIVE = {
 }
 
 
-REDIS_MAX_CONNECTIONS = 1000  # per server process and Redis host
-
-
 def channel_layers_for(redis_urls):
     """No URL: one process keeps groups in memory. One or more URLs: channels-redis (several = sharded)."""
     if not redis_urls:
@@ -51,17 +48,15 @@ def channel_layers_for(redis_urls):
             "socket_timeout": None,
             "socket_keepalive": True,
             "socket_keepalive_options": REDIS_KEEPALIVE,
-            # Every concurrent group_add/group_discard/send takes its own pooled connection, and redis-py 8
-            # fails (MaxConnectionsError, a 500 on the handshake) past 100 rather than wait: 200 sockets
-            # connecting at once would see errors. Redis itself accepts 10,000 clients by default.
-            "max_connections": REDIS_MAX_CONNECTIONS,
             # A pooled connection that Redis has closed (restart, failover) is retried once on a fresh
             # connection, rather than failing the socket that happened to pick it.
             "retry_on_error": [redis.ConnectionError],
         }
         for url in redis_urls
     ]
-    return {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": hosts}}}
+    # channels-redis's RedisChannelLayer with a pool that waits for a free connection (redis_layer.py).
+    backend = "{{ cookiecutter.project_slug }}.redis_layer.RedisChannelLayer"
+    return {"default": {"BACKEND": backend, "CONFIG": {"hosts": hosts}}}
 
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")

@@ -4,6 +4,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.core.management import CommandError, call_command
 
+from {{ cookiecutter.project_slug }}.settings import channel_layers_for
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -39,11 +41,6 @@ def test_an_unreachable_redis_is_one_clear_error(settings):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # free once closed: nothing listens there
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]},
-        }
-    }
+    settings.CHANNEL_LAYERS = channel_layers_for([f"redis://127.0.0.1:{port}/0"])
     with pytest.raises(CommandError, match="Cannot reach Redis.*Is redis-server running"):
         call_command("notify", "--all", "hello")

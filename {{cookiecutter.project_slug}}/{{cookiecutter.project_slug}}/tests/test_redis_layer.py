@@ -3,7 +3,8 @@
 import asyncio
 
 import pytest
-from channels_redis.core import RedisChannelLayer
+
+from {{ cookiecutter.project_slug }}.redis_layer import MAX_CONNECTIONS, RedisChannelLayer
 
 pytestmark = pytest.mark.redis
 
@@ -34,10 +35,10 @@ async def test_closing_sockets_never_leaves_a_receive_running(channel_layers):
     assert sum(stuck) == 0
 
 
-async def test_a_burst_of_sockets_joining_at_once_gets_no_errors(channel_layers):
-    # redis-py's pool would refuse the 101st concurrent command (MaxConnectionsError) without max_connections.
+async def test_a_burst_of_sockets_joining_at_once_waits_for_connections_instead_of_failing(channel_layers):
+    # redis-py's default pool raised MaxConnectionsError on the 101st concurrent command.
     layer = RedisChannelLayer(**channel_layers["default"]["CONFIG"])
-    channels = [await layer.new_channel() for _ in range(300)]
+    channels = [await layer.new_channel() for _ in range(MAX_CONNECTIONS * 3)]
     await asyncio.gather(*(layer.group_add("burst", channel) for channel in channels))
     await asyncio.gather(*(layer.group_discard("burst", channel) for channel in channels))
     await layer.flush()

@@ -16,7 +16,7 @@ def test_no_redis_url_means_in_memory_layer():
 
 def test_one_redis_url_means_redis_layer():
     layer = channel_layers_for(["redis://127.0.0.1:6379/0"])["default"]
-    assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert layer["BACKEND"] == "{{ cookiecutter.project_slug }}.redis_layer.RedisChannelLayer"
     [host] = layer["CONFIG"]["hosts"]
     assert host["address"] == "redis://127.0.0.1:6379/0"
     assert redis.ConnectionError in host["retry_on_error"]
