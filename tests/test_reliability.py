@@ -1,0 +1,62 @@
+"""Churn against a real uvicorn: sockets that join, talk in and leave chat rooms for a while.
+
+Bounded: a few seconds, 20 clients at a time, loopback only.
+"""
+
+import asyncio
+import json
+import random
+import time
+
+import pytest
+import websockets
+
+from .conftest import baked_env, run_in
+from .processes import start_uvicorn, stop
+
+CLIENTS = 20
+ROUND_SECONDS = 4
+
+
+@pytest.fixture(scope="module")
+def project(cookies_session):
+    project = cookies_session.bake(extra_context={"project_slug": "churning"}).project_path
+    run_in(project, "python", "manage.py", "migrate", "--verbosity", "0")
+    return project
+
+
+async def churn_client(address, deadline, rng):
+    """Until the deadline: open a socket in a random room, say something, hear it, close. Returns sessions."""
+    sessions = 0
+    while time.monotonic() < deadline:
+        room = f"churn-{rng.randrange(10)}"
+        async with websockets.connect(f"ws://{address}/ws/chat/{room}/", origin="http://localhost") as ws:
+            await ws.send(json.dumps({"message": "hi"}))
+            while json.loads(await asyncio.wait_for(ws.recv(), 5)).get("message") != "hi":
+                pass
+        sessions += 1
+    return sessions
+
+
+def churn(address, seconds):
+    async def all_clients():
+        deadline = time.monotonic() + seconds
+        rng = random.Random(42)
+        return sum(await asyncio.gather(*(churn_client(address, deadline, rng) for _ in range(CLIENTS))))
+
+    return asyncio.run(all_clients())
+
+
+# On Redis the same churn leaves a few group members behind (about 1 in 500 sessions, with channels-redis's
+# own pool too) and now and then a client never hears its own message: under investigation, not yet tested.
+def test_churn_on_the_in_memory_layer_completes_every_session(project):
+    # Warnings only: nobody reads the server's output pipe until it stops, and a line per socket would fill it.
+    server, address = start_uvicorn(project, baked_env(REDIS_URL="", UVICORN_LOG_LEVEL="warning"))
+    try:
+        # Every client session (open, join, speak, hear itself, leave) completes, or churn() raises.
+        sessions = churn(address, ROUND_SECONDS)
+        assert sessions > CLIENTS * 5, sessions
+        assert server.poll() is None
+    finally:
+        output = stop(server)
+    assert "Traceback" not in output, output[-3000:]
