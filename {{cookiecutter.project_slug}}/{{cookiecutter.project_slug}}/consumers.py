@@ -10,6 +10,7 @@ from {{ cookiecutter.project_slug }}.push import topic_group, user_group
 
 NOT_FOUND = 4404  # close code: no socket route matches the path
 UNAUTHORIZED = 4401  # close code: the socket needs a logged-in user (session cookie or ?token=)
+GONE = 1006  # the code disconnect() gets when the client vanished without a close frame
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,25 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
 
     The stock class lets a malformed frame kill the connection; here the client learns what was wrong
     and the socket stays open. Subclasses implement receive_json(content) as usual.
+
+    It also runs disconnect() when a handler fails, typically sending to a client that has just gone
+    (uvicorn raises ClientDisconnected): the stock class skips disconnect() then, so the socket's groups
+    kept it as a member for a day (channels' group_expiry), collecting messages nobody reads.
     """
+
+    disconnected = False
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception:
+            if not self.disconnected:
+                await self.disconnect(GONE)
+            raise
+
+    async def websocket_disconnect(self, message):
+        self.disconnected = True
+        await super().websocket_disconnect(message)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if text_data is None:
