@@ -6,13 +6,14 @@ runworker, a management command that sends to sockets) start them beside it with
 
 import asyncio
 import json
+import urllib.request
 
 import pytest
 import redis
 import websockets
 
 from .conftest import baked_env, run_in
-from .processes import start_redis, start_uvicorn, stop
+from .processes import read_until, spawn, start_redis, start_uvicorn, stop
 
 pytestmark = pytest.mark.redis
 
@@ -93,3 +94,59 @@ def test_several_redis_urls_shard_rooms_across_both_servers(cluster, tmp_path):
     finally:
         for process, _ in shards:
             stop(process)
+
+
+def token_for(address, username, password):
+    body = json.dumps({"username": username, "password": password}).encode()
+    request = urllib.request.Request(
+        f"http://{address}/api/ws-token/", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())["token"]
+
+
+async def next_json(socket, condition, timeout=10):
+    """The first frame from `socket` that satisfies `condition` (frames before it are skipped)."""
+    async with asyncio.timeout(timeout):
+        while not condition(frame := json.loads(await socket.recv())):
+            pass
+    return frame
+
+
+def test_notify_and_task_progress_reach_sockets_on_every_server_process(project, cluster, redis_url):
+    env = baked_env(REDIS_URL=redis_url)
+    create = (
+        "from django.contrib.auth import get_user_model; U = get_user_model(); "
+        "U.objects.filter(username='scaler').exists() or U.objects.create_user('scaler', password='a long pw 42')"
+    )
+    run_in(project, "python", "manage.py", "shell", "-c", create, env=env)
+    first, second = cluster([redis_url])
+    worker = spawn(project, "python", "manage.py", "runworker", "tasks", env=env)
+    try:
+        read_until(worker, "Running worker for channels")
+        token = token_for(first, "scaler", "a long pw 42")
+
+        async def scenario():
+            def open_socket(address, path):
+                return websockets.connect(f"ws://{address}{path}?token={token}", origin="http://localhost")
+
+            notified = [await open_socket(address, "/ws/notifications/") for address in (first, second)]
+            # manage.py notify is a third process: through Redis it reaches the sockets of both servers.
+            run_in(project, "python", "manage.py", "notify", "--user", "scaler", "hello both", env=env)
+            heard = [await next_json(socket, lambda frame: "hello both" in json.dumps(frame)) for socket in notified]
+
+            # A task started on the first server runs in the worker and reports to the page on the second.
+            starter, watcher = await open_socket(first, "/ws/tasks/"), await open_socket(second, "/ws/tasks/")
+            await starter.send(json.dumps({"start": {"steps": 2}}))
+            queued = await next_json(starter, lambda frame: frame.get("status") == "queued")
+            done = await next_json(watcher, lambda frame: frame.get("status") == "done")
+            for socket in [*notified, starter, watcher]:
+                await socket.close()
+            return heard, queued, done
+
+        heard, queued, done = asyncio.run(scenario())
+        assert len(heard) == 2
+        assert done["task"] == queued["task"] and done["step"] == 2
+    finally:
+        output = stop(worker)
+    assert "Traceback" not in output, output
