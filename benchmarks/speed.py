@@ -248,14 +248,8 @@ def run_clients(target, args_list, timeout):
     try:
         outcomes = [results.get(timeout=timeout) for _ in processes]
     finally:
-        for process in processes:
-            process.join(timeout=10)
-            if process.is_alive():
-                process.terminate()
-                process.join(timeout=10)
-    for outcome in outcomes:
-        if isinstance(outcome, str):
-            raise SystemExit(f"a client process failed: {outcome}")
+        stop_clients(processes)
+    check_outcomes(outcomes, "client")
     return outcomes
 
 
@@ -438,13 +432,15 @@ async def wait_delivered(k, listeners, sent, counts, max_wait):
     return seen_at
 
 
-def stop_clients(processes, event):
-    """Set the event the client processes wait on, then join them (terminating any that hang)."""
-    event.set()
+def stop_clients(processes, event=None):
+    """Set the event the client processes wait on (if any), then join them (terminating any that hang)."""
+    if event is not None:
+        event.set()
     for process in processes:
         process.join(timeout=15)
         if process.is_alive():
             process.terminate()
+            process.join(timeout=10)
 
 
 def check_outcomes(outcomes, what):
@@ -790,7 +786,7 @@ def run(tmp, sizes, options, deadline, servers):
         deadline.check("dev loop")
         figures["devloop"] = devloop_benchmark(tmp, options.starts, options.edits)
 
-    figures["server_log_problems"] = {s.name: s.problems() for s in servers if s.problems()}
+    figures["server_log_problems"] = {s.name: problems for s in servers if (problems := s.problems())}
     return figures
 
 

@@ -45,6 +45,14 @@ def run_in(project, *args, env=None, timeout=300):
     return result
 
 
+def bake_and_migrate(cookies_session, **context):
+    """A bake with its database migrated, for tests that serve it. Checks are skipped: a redis bake's .env
+    names a Redis at 127.0.0.1:6379 that the system checks would (rightly) not find."""
+    project = cookies_session.bake(extra_context=context).project_path
+    run_in(project, "python", "manage.py", "migrate", "--skip-checks", "--verbosity", "0")
+    return project
+
+
 @pytest.fixture(scope="session", params=list(MATRIX), ids=list(MATRIX))
 def baked(request, cookies_session):
     """(name, extra_context, project_path) for each option combination, baked once per test worker."""

@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 import websockets
 
-from .conftest import baked_env, free_port, run_in
+from .conftest import bake_and_migrate, baked_env, free_port
 from .processes import spawn, start_redis, start_uvicorn, stop
 
 pytestmark = pytest.mark.redis
@@ -15,10 +15,7 @@ pytestmark = pytest.mark.redis
 
 @pytest.fixture(scope="module")
 def project(cookies_session):
-    project = cookies_session.bake(extra_context={"channel_layer": "redis"}).project_path
-    # Its .env names a Redis at 127.0.0.1:6379 that the system checks would (rightly) not find.
-    run_in(project, "python", "manage.py", "migrate", "--skip-checks", "--verbosity", "0")
-    return project
+    return bake_and_migrate(cookies_session, channel_layer="redis")
 
 
 def test_server_refuses_to_start_and_names_the_unreachable_redis(project):

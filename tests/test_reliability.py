@@ -12,7 +12,7 @@ import pytest
 import redis
 import websockets
 
-from .conftest import baked_env, run_in
+from .conftest import bake_and_migrate, baked_env
 from .processes import start_redis, start_uvicorn, stop
 
 CLIENTS = 20
@@ -21,9 +21,7 @@ ROUND_SECONDS = 4
 
 @pytest.fixture(scope="module")
 def project(cookies_session):
-    project = cookies_session.bake(extra_context={"project_slug": "churning"}).project_path
-    run_in(project, "python", "manage.py", "migrate", "--verbosity", "0")
-    return project
+    return bake_and_migrate(cookies_session, project_slug="churning")
 
 
 async def churn_client(address, deadline, rng):

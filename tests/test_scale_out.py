@@ -12,7 +12,7 @@ import pytest
 import redis
 import websockets
 
-from .conftest import baked_env, run_in
+from .conftest import bake_and_migrate, baked_env, run_in
 from .processes import read_until, spawn, start_redis, start_uvicorn, stop
 
 pytestmark = pytest.mark.redis
@@ -20,9 +20,7 @@ pytestmark = pytest.mark.redis
 
 @pytest.fixture(scope="module")
 def project(cookies_session):
-    project = cookies_session.bake(extra_context={"channel_layer": "redis"}).project_path
-    run_in(project, "python", "manage.py", "migrate", "--skip-checks", "--verbosity", "0")
-    return project
+    return bake_and_migrate(cookies_session, channel_layer="redis")
 
 
 @pytest.fixture

@@ -11,13 +11,12 @@ import urllib.request
 import pytest
 import websockets
 
-from .conftest import baked_env, free_port, run_in
+from .conftest import bake_and_migrate, baked_env, free_port
 
 
 @pytest.fixture(scope="module")
 def server(cookies_session):
-    project = cookies_session.bake().project_path
-    run_in(project, "python", "manage.py", "migrate", "--verbosity", "0")
+    project = bake_and_migrate(cookies_session)
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "channels_project.asgi:application", "--port", str(port)],

@@ -49,14 +49,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def start_redis_server(directory):
     """A redis-server on a free loopback port with no persistence; returns (process, url) once it answers."""
     server = shutil.which("redis-server")
     if server is None:
         raise pytest.UsageError("--redis needs redis-server on the PATH (Debian: apt-get install redis-server)")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         cwd=directory,
@@ -166,12 +170,6 @@ def process_env(request, django_db_setup):
 class UvicornServer:
     url: str  # http://127.0.0.1:PORT
     log: Path  # everything the server printed
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_uvicorn(port, process_env, log_path):

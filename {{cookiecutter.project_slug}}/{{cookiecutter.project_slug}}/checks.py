@@ -50,11 +50,10 @@ def check_memory_layer_has_one_process(app_configs=None, **kwargs):
 
 
 def redis_problems():
-    layer = settings.CHANNEL_LAYERS.get("default", {})
-    if "hosts" not in layer.get("CONFIG", {}):
-        return []  # not a Redis layer
+    # Only Redis layers have hosts: the in-memory one has nothing to reach.
+    hosts = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {}).get("hosts", [])
     errors = []
-    for host in layer.get("CONFIG", {}).get("hosts", []):
+    for host in hosts:
         url = host.get("address") if isinstance(host, dict) else host
         if not isinstance(url, str):
             continue  # sentinel and (host, port) entries are taken as they are
