@@ -30,7 +30,7 @@ demo: venv
 	cd $(DEMO_DIR) && ../../$(BIN)/python -m uvicorn channels_project.asgi:application --reload \
 		--host 127.0.0.1 --port 8000 --reload-dir channels_project --reload-dir echo --reload-dir chat \
 		--reload-dir notifications --reload-dir tasks \
-		--reload-include '*.html' --ws-max-size 1048576
+		--reload-include '*.html' --ws-max-size 1048576 --ws-per-message-deflate false
 
 ## bench: dev-loop benchmark (cold start to first echo, edit-to-live reload) of a bake next to a bare ASGI app
 bench: venv

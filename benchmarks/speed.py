@@ -5,8 +5,9 @@ JSON echo and the tutorial's chat), migrates, and measures over real WebSockets 
 `websockets` asyncio client (load spread over client processes):
 
 1. echo: C connections x R round trips each (send, await the reply, repeat) on /ws/echo/ and /ws/echo-json/
-   of the dev command (uvicorn, no reload, DEBUG off), the tutorial echoes in the same server, a one-file bare
-   ASGI echo app on the same uvicorn, and /ws/echo/ of the prod command (gunicorn, one worker):
+   of the dev command (the "uvicorn (debug)" configuration, DEBUG off), the tutorial echoes in the same
+   server, a one-file bare ASGI echo app under the same command, and /ws/echo/ of the prod command (gunicorn,
+   one worker):
    msgs/s (round trips / wall time), p50 and p99 round-trip latency; median of --repeats interleaved runs.
 2. fan-out: N listeners in one chat room, one sender sends M messages, paced (message k+1 is sent once
    every listener got message k, or no delivery of k arrived for 1 s): deliveries/s (delivered / time from
@@ -181,10 +182,16 @@ def server_env(redis_url=""):
     return env
 
 
+def dev_args(project):
+    """The project's "uvicorn (debug)" PyCharm configuration: its dev command without reload, on {port}."""
+    config = next(c for c in devloop.pycharm_configs(project) if c.name == "uvicorn (debug)")
+    args = [sys.executable, *config.args]
+    args[args.index("--port") + 1] = "{port}"
+    return args
+
+
 def dev_server(name, project, logs, redis_url=""):
-    slug = project.name
-    args = [sys.executable, "-m", "uvicorn", f"{slug}.asgi:application", "--port", "{port}"]
-    return Server(name, args, project, server_env(redis_url), logs)
+    return Server(name, dev_args(project), project, server_env(redis_url), logs)
 
 
 def prod_server(project, logs):
@@ -196,10 +203,11 @@ def prod_server(project, logs):
     return server
 
 
-def bare_server(folder, logs, name="bare"):
+def bare_server(folder, project, logs, name="bare"):
+    """The one-file echo app under the project's dev command: the same uvicorn options."""
     folder.mkdir(exist_ok=True)
     (folder / "bare_echo.py").write_text(devloop.BARE_APP.format(prefix=""))
-    args = [sys.executable, "-m", "uvicorn", "bare_echo:app", "--port", "{port}"]
+    args = ["bare_echo:app" if arg.endswith(".asgi:application") else arg for arg in dev_args(project)]
     return Server(name, args, folder, server_env(), logs)
 
 
@@ -739,7 +747,7 @@ def run(tmp, sizes, options, deadline, servers):
     say(f"baked {project.name} (+ bench_tutorial) in {tmp}")
 
     say("1. echo round trips")
-    dev, bare = started(dev_server("dev", project, logs)), started(bare_server(tmp / "bare", logs))
+    dev, bare = started(dev_server("dev", project, logs)), started(bare_server(tmp / "bare", project, logs))
     prod = started(prod_server(project, logs))
     targets = {
         "bare ASGI": bare.url("/ws/echo/"),
@@ -764,7 +772,7 @@ def run(tmp, sizes, options, deadline, servers):
     figures["held"] = {}
     for name, make in [
         ("project", lambda: dev_server("held-dev", project, logs)),
-        ("bare ASGI", lambda: bare_server(tmp / "bare", logs, "held-bare")),
+        ("bare ASGI", lambda: bare_server(tmp / "bare", project, logs, "held-bare")),
     ]:
         deadline.check(f"held {name}")
         server = started(make())

@@ -221,6 +221,8 @@ def check_uvicorn(config, project):
     problem(len(option_values(args, "--port")) == 1, source, "needs exactly one --port")
     max_size = option_values(args, "--ws-max-size")
     problem(max_size == [str(WS_MAX_SIZE)], source, f"needs --ws-max-size {WS_MAX_SIZE} (uvicorn's default: 16 MiB)")
+    deflate = option_values(args, "--ws-per-message-deflate")
+    problem(deflate == ["false"], source, "needs --ws-per-message-deflate false (a compressed flood inflates)")
     problem("--workers" not in args or "--reload" not in args, source, "--reload and --workers exclude each other")
     if "--reload" not in args:
         return

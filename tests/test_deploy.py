@@ -163,8 +163,10 @@ def test_nginx_in_front_of_gunicorn_serves_static_files_pages_and_sockets(projec
         assert asyncio.run(chat()) == [{"message": "through nginx", "user": "anonymous"}] * 4
 
         async def oversized_frame():
-            # gunicorn.conf.py's worker gives uvicorn the same frame limit as the project's uvicorn commands.
+            # gunicorn.conf.py's worker gives uvicorn the same limits as the project's uvicorn commands: no
+            # compression (a browser offers it) and a frame limit.
             async with websockets.connect(f"ws://{address}/ws/echo/", origin="http://localhost") as ws:
+                assert "Sec-WebSocket-Extensions" not in ws.response.headers, "the server agreed to compress"
                 await ws.send("x" * (WS_MAX_SIZE + 1))
                 with pytest.raises(websockets.ConnectionClosed) as closed:
                     await asyncio.wait_for(ws.recv(), 5)

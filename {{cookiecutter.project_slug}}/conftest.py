@@ -170,6 +170,11 @@ def process_env(request, django_db_setup):
 class UvicornServer:
     url: str  # http://127.0.0.1:PORT
     log: Path  # everything the server printed
+    pid: int
+
+
+# The socket limits of the project's own server commands (README "Run", .run/, .vscode/launch.json).
+SERVER_LIMITS = ["--ws-max-size", "1048576", "--ws-per-message-deflate", "false"]
 
 
 def start_uvicorn(port, process_env, log_path):
@@ -182,7 +187,7 @@ def start_uvicorn(port, process_env, log_path):
     command = [sys.executable, "-m", "uvicorn", "{{ cookiecutter.project_slug }}.asgi:application"]
     with open(log_path, "a") as log:
         server = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port), "--ws-max-size", "1048576"],
+            [*command, "--host", "127.0.0.1", "--port", str(port), *SERVER_LIMITS],
             cwd=PROJECT_DIR,
             env=env,
             stdout=log,
@@ -218,7 +223,7 @@ def uvicorn_server(process_env, tmp_path_factory):
     """
     port, log_path = free_port(), tmp_path_factory.mktemp("uvicorn") / "server.log"
     server = start_uvicorn(port, process_env, log_path)
-    yield UvicornServer(f"http://127.0.0.1:{port}", log_path)
+    yield UvicornServer(f"http://127.0.0.1:{port}", log_path, server.pid)
     stop_uvicorn(server, log_path)
 
 

@@ -8,13 +8,19 @@ import os
 
 import uvicorn_worker
 
-# The largest WebSocket frame accepted, as in the project's uvicorn commands (--ws-max-size): a larger one
-# closes its socket with code 1009. uvicorn's own default is 16 MiB.
+# The socket limits of the project's uvicorn commands (--ws-max-size, --ws-per-message-deflate):
+# - a frame over 1 MiB closes its socket with code 1009 (uvicorn's own default is 16 MiB);
+# - no compression: a compressed frame of repeated bytes inflates a thousandfold, and uvicorn queues every
+#   frame of one read, so one client could make a worker hold gigabytes.
 WS_MAX_SIZE = 1024 * 1024
 
 
 class UvicornWorker(uvicorn_worker.UvicornWorker):
-    CONFIG_KWARGS = {**uvicorn_worker.UvicornWorker.CONFIG_KWARGS, "ws_max_size": WS_MAX_SIZE}
+    CONFIG_KWARGS = {
+        **uvicorn_worker.UvicornWorker.CONFIG_KWARGS,
+        "ws_max_size": WS_MAX_SIZE,
+        "ws_per_message_deflate": False,
+    }
 
 
 wsgi_app = "{{ cookiecutter.project_slug }}.asgi:application"

@@ -3,14 +3,15 @@
 - EchoConsumer: the raw ASGI events. The least machinery, for protocols you shape yourself.
 - JsonEchoConsumer: JSON in, JSON out. The usual choice for an app's own socket API.
 - SyncEchoConsumer: plain synchronous code, run in a worker thread. Use it when each message calls
-  blocking code (the ORM, a sync library); an async consumer must not block the event loop.
+  blocking code (the ORM, a sync library); an async consumer must not block the event loop. OwnThreadMixin
+  keeps a client that stops reading from stalling the thread every other socket's sync code shares.
 """
 
 from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import WebsocketConsumer
 
-from {{ cookiecutter.project_slug }}.consumers import JsonConsumer, NoDbCleanupMixin
+from {{ cookiecutter.project_slug }}.consumers import JsonConsumer, NoDbCleanupMixin, OwnThreadMixin
 
 
 class EchoConsumer(NoDbCleanupMixin, AsyncConsumer):
@@ -32,6 +33,6 @@ class JsonEchoConsumer(NoDbCleanupMixin, JsonConsumer):
         await self.send_json(content)
 
 
-class SyncEchoConsumer(WebsocketConsumer):
+class SyncEchoConsumer(OwnThreadMixin, WebsocketConsumer):
     def receive(self, text_data=None, bytes_data=None):
         self.send(text_data=text_data, bytes_data=bytes_data)

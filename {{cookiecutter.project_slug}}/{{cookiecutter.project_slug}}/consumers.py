@@ -3,6 +3,7 @@
 import json
 import logging
 
+from asgiref.sync import ThreadSensitiveContext
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
@@ -33,6 +34,21 @@ class NoDbCleanupMixin:
             logger.warning("%s has no handler for a %r message: dropped.", type(self).__name__, message["type"])
             return
         await handler(message)
+
+
+class OwnThreadMixin:
+    """For sync consumers (WebsocketConsumer, JsonWebsocketConsumer): run this socket's handlers in a thread
+    of its own.
+
+    Channels runs every sync handler of the process, and the auth and session lookups of every handshake, in
+    one shared thread. A sync handler's `self.send()` waits there until the client takes the data, so one
+    client that stops reading would stall every new socket of the server. Here it stalls only itself. The
+    price is one thread per open socket of this consumer: for many sockets, write an async consumer.
+    """
+
+    async def __call__(self, scope, receive, send):
+        async with ThreadSensitiveContext():
+            await super().__call__(scope, receive, send)
 
 
 class NotFoundConsumer(AsyncWebsocketConsumer):
