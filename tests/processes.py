@@ -15,6 +15,26 @@ import time
 import pytest
 
 from .conftest import free_port
+from .run_configs import WS_MAX_SIZE
+
+
+def launch(args, cwd, env=None):
+    """Popen with the combined output read as it comes by a thread, into `process.lines`: a server that
+    logs a line per socket would otherwise block on a full pipe that nobody reads until it stops."""
+    process = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process.lines = []
+
+    def read():
+        for line in process.stdout:
+            process.lines.append(line)
+
+    process.reader = threading.Thread(target=read, daemon=True)
+    process.reader.start()
+    return process
+
+
+def output(process):
+    return "".join(process.lines)
 
 
 def wait_for_port(process, port, what, timeout=20):
@@ -25,13 +45,12 @@ def wait_for_port(process, port, what, timeout=20):
             return process
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                output = stop(process)
-                pytest.fail(f"{what} did not start on port {port}:\n{output}")
+                pytest.fail(f"{what} did not start on port {port}:\n{stop(process)}")
             time.sleep(0.05)
 
 
 def stop(process):
-    """Terminate a process started here (if still running) and return its output."""
+    """Terminate a process started here (if still running) and return everything it printed."""
     if process.poll() is None:
         process.terminate()
         try:
@@ -39,24 +58,18 @@ def stop(process):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    return process.stdout.read() if process.stdout else ""
+    process.reader.join(timeout=10)
+    return output(process)
 
 
 def read_until(process, text, count=1, timeout=30):
-    """Read a running process's output until `text` has appeared `count` times; return what was read."""
-    timer = threading.Timer(timeout, process.terminate)
-    timer.start()
-    lines = []
-    try:
-        for line in iter(process.stdout.readline, ""):
-            lines.append(line)
-            if sum(text in seen for seen in lines) >= count:
-                break
-    finally:
-        timer.cancel()
-    output = "".join(lines)
-    assert output.count(text) >= count, f"expected {text!r} {count} times:\n{output}"
-    return output
+    """Wait until a running process has printed `text` `count` times; return what it printed so far."""
+    deadline = time.monotonic() + timeout
+    while output(process).count(text) < count and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    printed = output(process)
+    assert printed.count(text) >= count, f"expected {text!r} {count} times:\n{printed}"
+    return printed
 
 
 def start_redis(directory, port=None):
@@ -64,37 +77,32 @@ def start_redis(directory, port=None):
     if server is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
     port = port or free_port()
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=directory,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    process = launch(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], directory
     )
     return wait_for_port(process, port, "redis-server"), f"redis://127.0.0.1:{port}/0"
 
 
 def spawn(project, *args, env):
-    return subprocess.Popen(
-        [sys.executable if arg == "python" else arg for arg in args],
-        cwd=project,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return launch([sys.executable if arg == "python" else arg for arg in args], project, env)
+
+
+# The socket limits of every server command a bake ships (run_configs checks each one for them).
+SERVER_LIMITS = ["--ws-max-size", str(WS_MAX_SIZE), "--ws-per-message-deflate", "false"]
 
 
 def start_uvicorn(project, env, port=None):
     port = port or free_port()
     slug = next(project.glob("*/asgi.py")).parent.name
-    process = spawn(project, "python", "-m", "uvicorn", f"{slug}.asgi:application", "--port", str(port), env=env)
+    process = spawn(
+        project, "python", "-m", "uvicorn", f"{slug}.asgi:application", "--port", str(port), *SERVER_LIMITS, env=env
+    )
     return wait_for_port(process, port, "uvicorn"), f"127.0.0.1:{port}"
 
 
 def start_gunicorn(project, env, workers=2, port=None):
-    """gunicorn with the baked deploy/gunicorn.conf.py on a free loopback port; returns once every worker
-    has started its application, with (process, address, what it printed so far)."""
+    """gunicorn with the baked deploy/gunicorn.conf.py on a free loopback port; returns (process, address)
+    once every worker has started its application."""
     port = port or free_port()
     env = {
         **env,
@@ -104,8 +112,8 @@ def start_gunicorn(project, env, workers=2, port=None):
         "GUNICORN_CMD_ARGS": "--no-control-socket",
     }
     process = spawn(project, "python", "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", env=env)
-    output = read_until(process, "Application startup complete", count=workers)
-    return wait_for_port(process, port, "gunicorn"), f"127.0.0.1:{port}", output
+    read_until(process, "Application startup complete", count=workers)
+    return wait_for_port(process, port, "gunicorn"), f"127.0.0.1:{port}"
 
 
 NGINX_MAIN = """\
@@ -149,10 +157,5 @@ def start_nginx(site_conf, prefix):
     (prefix / "site.conf").write_text(site_conf)
     (prefix / "nginx.conf").write_text(NGINX_MAIN.format(prefix=prefix))
     port = int(re.search(r"listen 127\.0\.0\.1:(\d+);", site_conf).group(1))
-    process = subprocess.Popen(
-        [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = launch([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf")], prefix)
     return wait_for_port(process, port, "nginx")

@@ -133,7 +133,7 @@ def test_nginx_in_front_of_gunicorn_serves_static_files_pages_and_sockets(projec
     env = baked_env(**PRODUCTION, REDIS_URL=redis_url)
     run_in(project, "python", "manage.py", "migrate", "--verbosity", "0", env=env)
     run_in(project, "python", "manage.py", "collectstatic", "--noinput", "--verbosity", "0", env=env)
-    gunicorn, upstream, started = start_gunicorn(project, env, workers=2)
+    gunicorn, upstream = start_gunicorn(project, env, workers=2)
     port = free_port()
     site = render_nginx_site((project / "deploy/nginx.conf").read_text(), port, upstream, project / "staticfiles")
     nginx = start_nginx(site, tmp_path / "nginx")
@@ -176,7 +176,7 @@ def test_nginx_in_front_of_gunicorn_serves_static_files_pages_and_sockets(projec
         assert asyncio.run(chat()) == [{"message": "through nginx", "user": "anonymous"}] * 4
     finally:
         nginx_output = stop(nginx)
-        gunicorn_output = started + stop(gunicorn)
+        gunicorn_output = stop(gunicorn)
     # (channels-redis may log a receive cut short by the shutdown itself: only the serving part must be clean)
     serving = gunicorn_output.split("Handling signal: term")[0]
     assert serving.count("Booting worker") == 2 and "Traceback" not in serving, gunicorn_output
@@ -189,6 +189,6 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def test_gunicorn_with_several_workers_on_the_in_memory_layer_warns(project):
-    gunicorn, _, started = start_gunicorn(project, baked_env(**PRODUCTION, REDIS_URL=""), workers=2)
-    output = started + stop(gunicorn)
+    gunicorn, _ = start_gunicorn(project, baked_env(**PRODUCTION, REDIS_URL=""), workers=2)
+    output = stop(gunicorn)
     assert "channel_layers.W001" in output and "2 server processes" in output, output

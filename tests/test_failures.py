@@ -30,7 +30,8 @@ def test_server_refuses_to_start_and_names_the_unreachable_redis(project):
         str(free_port()),
         env=baked_env(REDIS_URL=f"redis://127.0.0.1:{port}/0"),
     )
-    output = server.communicate(timeout=30)[0]
+    server.wait(timeout=30)
+    output = stop(server)
     assert server.returncode != 0
     assert f"(channel_layers.E001) The channel layer cannot reach Redis at 127.0.0.1:{port}" in output
     assert "Traceback" not in output

@@ -49,8 +49,7 @@ def churn(address, seconds):
 @pytest.mark.parametrize("layer", ["memory", "redis"])
 def test_churn_completes_every_session_and_leaves_no_group_member_behind(project, layer, tmp_path):
     redis_server, redis_url = start_redis(tmp_path) if layer == "redis" else (None, "")
-    # Warnings only: nobody reads the server's output pipe until it stops, and a line per socket would fill it.
-    server, address = start_uvicorn(project, baked_env(REDIS_URL=redis_url, UVICORN_LOG_LEVEL="warning"))
+    server, address = start_uvicorn(project, baked_env(REDIS_URL=redis_url))
     try:
         # Every client session (open, join, speak, hear itself, leave) completes, or churn() raises.
         sessions = churn(address, ROUND_SECONDS)
