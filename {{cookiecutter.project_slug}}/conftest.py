@@ -265,6 +265,32 @@ def new_page(browser, uvicorn_server):
         context.close()
 
 
+class CrashableServer:
+    """A uvicorn of one test's own, and a browser context on it, for tests that crash it mid-stream."""
+
+    def __init__(self, browser, process_env, log_path):
+        self.port, self.process_env, self.log_path = free_port(), process_env, log_path
+        self.process = start_uvicorn(self.port, process_env, log_path)
+        self.context = browser.new_context(base_url=f"http://127.0.0.1:{self.port}")
+        self.context.set_default_timeout(10_000)
+
+    def crash(self):
+        """SIGKILL, like a crash or an OOM kill: no goodbye to any socket, nothing flushed."""
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self):
+        self.process = start_uvicorn(self.port, self.process_env, self.log_path)
+
+
+@pytest.fixture
+def crashable_server(browser, process_env, tmp_path):
+    server = CrashableServer(browser, process_env, tmp_path / "server.log")
+    yield server
+    server.context.close()
+    stop_uvicorn(server.process, server.log_path)
+
+
 @pytest.fixture
 def log_in():
     """`log_in(page, username, password)` logs a browser page in through the login form."""

@@ -3,8 +3,6 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from conftest import free_port, start_uvicorn, stop_uvicorn
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -35,23 +33,14 @@ def test_two_pages_in_a_room_see_each_other_and_another_room_does_not(new_page):
     expect(alice.locator("#log div")).to_have_count(2)
 
 
-def test_a_page_reconnects_after_the_server_is_killed_and_restarted(browser, process_env, tmp_path):
-    port, log_path = free_port(), tmp_path / "server.log"
-    server = start_uvicorn(port, process_env, log_path)
-    context = browser.new_context(base_url=f"http://127.0.0.1:{port}")
-    context.set_default_timeout(10_000)
-    try:
-        page = context.new_page()
-        page.goto("/chat/restarts/")
-        expect(page.locator("#status")).to_have_text("connected")
-        server.kill()  # mid-stream, no goodbye: a crash or an OOM kill
-        server.wait()
-        expect(page.locator("#status")).to_contain_text("disconnected")
-        server = start_uvicorn(port, process_env, log_path)
-        # The page retries with backoff (0.5 s, 1 s, 2 s... with jitter) and gets back in on its own.
-        expect(page.locator("#status")).to_have_text("connected", timeout=20_000)
-        say(page, "back again")
-        expect(page.locator("#log div")).to_have_text(["anonymous: back again"])
-    finally:
-        context.close()
-        stop_uvicorn(server, log_path)
+def test_a_page_reconnects_after_the_server_is_killed_and_restarted(crashable_server):
+    page = crashable_server.context.new_page()
+    page.goto("/chat/restarts/")
+    expect(page.locator("#status")).to_have_text("connected")
+    crashable_server.crash()
+    expect(page.locator("#status")).to_contain_text("disconnected")
+    crashable_server.restart()
+    # The page retries with backoff (0.5 s, 1 s, 2 s... with jitter) and gets back in on its own.
+    expect(page.locator("#status")).to_have_text("connected", timeout=20_000)
+    say(page, "back again")
+    expect(page.locator("#log div")).to_have_text(["anonymous: back again"])

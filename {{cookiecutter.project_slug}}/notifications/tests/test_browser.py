@@ -3,6 +3,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.contrib.sessions.models import Session
+from django.db import connection
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -44,6 +46,29 @@ def test_staff_broadcasts_reach_everyone(open_notifications):
     boss.click("text=Broadcast")
     for page in (boss, bob):
         expect(page.locator("#log div")).to_have_text(["boss: all hands"])
+
+
+def test_a_logged_in_page_outlives_a_server_crash_and_the_database_stays_whole(
+    crashable_server, log_in, django_user_model
+):
+    django_user_model.objects.create_user("alice", password="pw-alice-123")
+    page = crashable_server.context.new_page()
+    log_in(page, "alice", "pw-alice-123")
+    page.goto("/notifications/")
+    expect(page.locator("#status")).to_have_text("connected")
+    crashable_server.crash()
+    expect(page.locator("#status")).to_contain_text("disconnected")
+    crashable_server.restart()
+    # The page reconnects by itself, still logged in: its session outlived the crash.
+    expect(page.locator("#status")).to_have_text("connected", timeout=20_000)
+    page.fill("#message", "after the crash")
+    page.click("text=Notify me")
+    expect(page.locator("#log div")).to_have_text(["alice: after the crash"])
+    # The demos keep no rows of their own; Django's (the user, the login session) are whole.
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA integrity_check")
+        assert cursor.fetchone() == ("ok",)
+    assert Session.objects.count() == 1
 
 
 @pytest.mark.redis
