@@ -1,6 +1,6 @@
-"""Churn against a real uvicorn: sockets that join, talk in and leave chat rooms for a while.
+"""Churn against a real uvicorn: sockets that join, talk in and leave chat rooms for a minute.
 
-Bounded: a few seconds, 20 clients at a time, loopback only.
+Bounded: 80 s per channel layer, 20 clients at a time, loopback only.
 """
 
 import asyncio
@@ -12,11 +12,26 @@ import pytest
 import redis
 import websockets
 
-from .conftest import bake_and_migrate, baked_env
-from .processes import start_redis, start_uvicorn, stop
+from .conftest import bake_and_migrate, baked_env, free_port
+from .processes import spawn, start_redis, stop, wait_for_port
+from .run_configs import WS_MAX_SIZE
 
 CLIENTS = 20
-ROUND_SECONDS = 4
+# Memory grows while the server warms up and while the layers hold messages for sockets that left (the
+# in-memory layer for its 60 s expiry); after a minute, the last round must add almost nothing.
+ROUNDS, ROUND_SECONDS = 4, 20
+MOST_GROWTH_KB = 4 * 1024
+
+# The project's uvicorn, run in-process so that once stopped it can print what the in-memory channel layer
+# still holds (its groups live in the server's memory, out of any test's reach).
+SERVE_THEN_REPORT = """
+import json, signal, sys, uvicorn
+from channels.layers import get_channel_layer
+signal.signal(signal.SIGTERM, lambda signum, frame: None)  # uvicorn raises it again once it has stopped
+uvicorn.run(sys.argv[1], port=int(sys.argv[2]), ws_max_size=int(sys.argv[3]), ws_per_message_deflate=False)
+groups = getattr(get_channel_layer(), "groups", {})
+print("GROUP MEMBERS LEFT", sum(len(members) for members in groups.values()))
+"""
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +61,30 @@ def churn(address, seconds):
     return asyncio.run(all_clients())
 
 
+def start_reporting_uvicorn(project, env):
+    port = free_port()
+    app = f"{project.name}.asgi:application"
+    process = spawn(project, "python", "-c", SERVE_THEN_REPORT, app, str(port), str(WS_MAX_SIZE), env=env)
+    return wait_for_port(process, port, "uvicorn"), f"127.0.0.1:{port}"
+
+
+def resident_kb(process):
+    status = open(f"/proc/{process.pid}/status").read()
+    return int(status.split("VmRSS:")[1].split()[0])
+
+
 @pytest.mark.parametrize("layer", ["memory", "redis"])
-def test_churn_completes_every_session_and_leaves_no_group_member_behind(project, layer, tmp_path):
+def test_a_minute_of_churn_leaves_no_group_member_behind_and_memory_flat(project, layer, tmp_path):
     redis_server, redis_url = start_redis(tmp_path) if layer == "redis" else (None, "")
-    server, address = start_uvicorn(project, baked_env(REDIS_URL=redis_url))
+    server, address = start_reporting_uvicorn(project, baked_env(REDIS_URL=redis_url))
     try:
-        # Every client session (open, join, speak, hear itself, leave) completes, or churn() raises.
-        sessions = churn(address, ROUND_SECONDS)
-        assert sessions > CLIENTS * 5, sessions
+        sessions, memory = [], []
+        for _ in range(ROUNDS):
+            # Every client session (open, join, speak, hear itself, leave) completes, or churn() raises.
+            sessions.append(churn(address, ROUND_SECONDS))
+            memory.append(resident_kb(server))
+        assert min(sessions) > CLIENTS * 20, sessions
+        assert memory[-1] - memory[-2] <= MOST_GROWTH_KB, f"{layer}: server RSS after each round (KB): {memory}"
         if redis_server:
             # A socket that left while a room message was on its way to it used to stay a member for a day.
             assert groups_left(redis_url) == []
@@ -63,6 +94,9 @@ def test_churn_completes_every_session_and_leaves_no_group_member_behind(project
         if redis_server:
             stop(redis_server)
     assert "Traceback" not in output, output[-3000:]
+    if not redis_server:
+        assert "GROUP MEMBERS LEFT 0" in output, output[-3000:]
+    print(f"{layer}: sessions per round {sessions}, server RSS after each round (KB) {memory}")
 
 
 def groups_left(redis_url, settle_seconds=5):

@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 
+from {{ cookiecutter.project_slug }} import redis_layer
 from {{ cookiecutter.project_slug }}.redis_layer import MAX_CONNECTIONS, RedisChannelLayer
 
 pytestmark = pytest.mark.redis
@@ -41,4 +42,24 @@ async def test_a_burst_of_sockets_joining_at_once_waits_for_connections_instead_
     channels = [await layer.new_channel() for _ in range(MAX_CONNECTIONS * 3)]
     await asyncio.gather(*(layer.group_add("burst", channel) for channel in channels))
     await asyncio.gather(*(layer.group_discard("burst", channel) for channel in channels))
+    await layer.flush()
+
+
+async def test_messages_for_a_socket_that_left_are_dropped_and_a_live_sockets_are_kept(channel_layers, monkeypatch):
+    # channels-redis kept a message for a socket that had just closed in its buffer forever.
+    monkeypatch.setattr(redis_layer, "LEFT_GRACE", 0)
+    layer = RedisChannelLayer(**channel_layers["default"]["CONFIG"])
+    gone, live = [await layer.new_channel() for _ in range(2)]
+    receive = asyncio.ensure_future(layer.receive(gone))
+    await asyncio.sleep(0.1)
+    receive.cancel()  # Channels cancels a consumer's receive() when its socket closes
+    await asyncio.gather(receive, return_exceptions=True)
+    await layer.send(gone, {"type": "chat.message", "text": "too late"})
+    for text in ["first", "second"]:
+        await layer.send(live, {"type": "chat.message", "text": text})
+
+    # Receiving for the live socket pops (and buffers) the message for the gone one on the way.
+    assert (await layer.receive(live))["text"] == "first"
+    assert gone not in layer.receive_buffer
+    assert (await layer.receive(live))["text"] == "second"
     await layer.flush()
