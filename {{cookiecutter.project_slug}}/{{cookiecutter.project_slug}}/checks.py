@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.checks import Error, Warning, register
 
 TAG = "channel_layers"
-MEMORY_BACKEND = "channels.layers.InMemoryChannelLayer"
+MEMORY_BACKENDS = {"channels.layers.InMemoryChannelLayer", "{{ cookiecutter.project_slug }}.memory_layer.InMemoryChannelLayer"}
 # Short, so that a firewalled host fails the check in seconds rather than hanging the server's start.
 CONNECT_TIMEOUT_SECONDS = 2
 # Commands that probe Redis: `check` itself and those that use the layer. migrate, makemigrations,
@@ -77,7 +77,7 @@ def redis_problems():
 
 
 def memory_layer_problems():
-    if settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND") != MEMORY_BACKEND:
+    if settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND") not in MEMORY_BACKENDS:
         return []
     warnings = []
     # uvicorn and gunicorn take their worker count from WEB_CONCURRENCY; deploy/gunicorn.conf.py sets it.

@@ -39,7 +39,7 @@ REDIS_KEEPALIVE = {
 def channel_layers_for(redis_urls):
     """No URL: one process keeps groups in memory. One or more URLs: channels-redis (several = sharded)."""
     if not redis_urls:
-        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        return {"default": {"BACKEND": "{{ cookiecutter.project_slug }}.memory_layer.InMemoryChannelLayer"}}
     import redis  # here, so a project on the in-memory layer never imports it
 
     hosts = [

@@ -11,7 +11,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def test_no_redis_url_means_in_memory_layer():
-    assert channel_layers_for([])["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+    assert channel_layers_for([])["default"]["BACKEND"] == "{{ cookiecutter.project_slug }}.memory_layer.InMemoryChannelLayer"
 
 
 def test_one_redis_url_means_redis_layer():

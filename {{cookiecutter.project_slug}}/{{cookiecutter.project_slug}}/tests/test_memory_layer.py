@@ -1,0 +1,50 @@
+"""The project's in-memory channel layer keeps the semantics of Channels' own (memory_layer.py)."""
+
+import asyncio
+
+import pytest
+from channels.exceptions import ChannelFull
+
+from {{ cookiecutter.project_slug }} import memory_layer
+from {{ cookiecutter.project_slug }}.memory_layer import InMemoryChannelLayer
+
+
+async def joined(layer, group, count):
+    channels = [await layer.new_channel() for _ in range(count)]
+    for channel in channels:
+        await layer.group_add(group, channel)
+    return channels
+
+
+async def test_each_member_of_a_group_gets_its_own_copy_of_a_message():
+    layer = InMemoryChannelLayer()
+    channels = await joined(layer, "room", 3)
+    await layer.group_send("room", {"type": "chat.message", "text": "hi", "payload": {"items": [1]}})
+    received = [await layer.receive(channel) for channel in channels]
+    received[0]["payload"]["items"].append(2)
+    assert [message["payload"]["items"] for message in received] == [[1, 2], [1], [1]]
+    assert {message["text"] for message in received} == {"hi"}
+
+
+async def test_a_full_socket_misses_room_messages_and_a_direct_send_to_it_raises():
+    layer = InMemoryChannelLayer(capacity=1)
+    channels = await joined(layer, "room", 2)
+    for text in ["first", "second"]:
+        await layer.group_send("room", {"type": "chat.message", "text": text})
+    with pytest.raises(ChannelFull):
+        await layer.send(channels[0], {"type": "chat.message", "text": "direct"})
+    assert [(await layer.receive(channel))["text"] for channel in channels] == ["first", "first"]
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(layer.receive(channels[0]), 0.1)
+
+
+async def test_an_expired_message_is_dropped_with_its_sockets_memberships(monkeypatch):
+    monkeypatch.setattr(memory_layer, "CLEAN_INTERVAL", 0)
+    layer = InMemoryChannelLayer(expiry=0.05)
+    gone, live = await joined(layer, "room", 2)
+    await layer.send(gone, {"type": "chat.message", "text": "never read"})
+    await asyncio.sleep(0.1)
+    await layer.send(live, {"type": "chat.message", "text": "read"})
+    assert (await layer.receive(live))["text"] == "read"
+    assert gone not in layer.channels
+    assert list(layer.groups["room"]) == [live]
