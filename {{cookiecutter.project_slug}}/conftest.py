@@ -282,6 +282,16 @@ class CrashableServer:
     def restart(self):
         self.process = start_uvicorn(self.port, self.process_env, self.log_path)
 
+    def crash_and_restart(self, page):
+        """Crash the server under an open demo page; return once the page has reconnected by itself."""
+        from playwright.sync_api import expect
+
+        self.crash()
+        expect(page.locator("#status")).to_contain_text("disconnected")
+        self.restart()
+        # The page retries with backoff (0.5 s, 1 s, 2 s... with jitter) and gets back in on its own.
+        expect(page.locator("#status")).to_have_text("connected", timeout=20_000)
+
 
 @pytest.fixture
 def crashable_server(browser, process_env, tmp_path):
