@@ -7,9 +7,10 @@
 - Messages for sockets that have left are forgotten. channels-redis keeps every message this process pops
   for one of its sockets in a buffer until that socket receives it, so a room message still on its way to
   a socket that has just closed stayed there forever (channels_redis#384): a minute of chat churn left
-  19,000 buffers and 70 MB. Here a socket's buffer goes LEFT_GRACE seconds after its consumer stopped
-  receiving (Channels cancels its receive() when the socket closes), and any buffer nobody has received
-  from for the layer's message expiry (60 s) goes too.
+  19,000 buffers and 70 MB. Here the layer remembers only its live sockets: one is forgotten LEFT_GRACE
+  seconds after its consumer stopped receiving (Channels cancels its receive() when the socket closes), or
+  the layer's message expiry (60 s) after its last receive() returned, and a sweep every LEFT_GRACE
+  seconds drops every buffer of a socket it does not remember, including messages that arrive long after.
 """
 
 import asyncio
@@ -28,8 +29,7 @@ class RedisChannelLayer(channels_redis.core.RedisChannelLayer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.receiving = collections.Counter()  # channel: receive() calls waiting on it now
-        self.idle_since = {}  # channel: when its last receive() returned, or a sweep first saw it idle
-        self.left_at = {}  # channel: when its receive() was cancelled
+        self.known = {}  # channel: (when it was made or its last receive() ended, whether that receive was cancelled)
         self.next_sweep = time.monotonic()
 
     def create_pool(self, index):
@@ -39,31 +39,33 @@ class RedisChannelLayer(channels_redis.core.RedisChannelLayer):
         address = host.pop("address")
         return BlockingConnectionPool.from_url(address, max_connections=MAX_CONNECTIONS, timeout=WAIT_SECONDS, **host)
 
+    async def new_channel(self, prefix="specific"):
+        channel = await super().new_channel(prefix)
+        self.known[channel] = (time.monotonic(), False)  # messages may come before its first receive()
+        return channel
+
     async def receive(self, channel):
         self.receiving[channel] += 1
-        self.left_at.pop(channel, None)
+        cancelled = False
         try:
             return await super().receive(channel)
         except asyncio.CancelledError:
-            self.left_at[channel] = time.monotonic()
+            cancelled = True
             raise
         finally:
             self.receiving[channel] -= 1
             if not self.receiving[channel]:
                 del self.receiving[channel]
-            now = self.idle_since[channel] = time.monotonic()
+            now = time.monotonic()
+            self.known[channel] = (now, cancelled)
             if now >= self.next_sweep:
                 self.drop_abandoned_buffers(now)
 
     def drop_abandoned_buffers(self, now):
         self.next_sweep = now + LEFT_GRACE
+        for channel, (since, cancelled) in list(self.known.items()):
+            if channel not in self.receiving and now - since >= (LEFT_GRACE if cancelled else self.expiry):
+                del self.known[channel]
         for channel in list(self.receive_buffer):
-            if channel in self.receiving:
-                continue
-            left = now - self.left_at.get(channel, now) >= LEFT_GRACE
-            if left or now - self.idle_since.setdefault(channel, now) >= self.expiry:
+            if channel not in self.receiving and channel not in self.known:
                 del self.receive_buffer[channel]
-        for times, keep_for in [(self.left_at, LEFT_GRACE), (self.idle_since, self.expiry)]:
-            for channel, since in list(times.items()):
-                if channel not in self.receive_buffer and now - since >= keep_for:
-                    del times[channel]
