@@ -162,17 +162,22 @@ def test_nginx_in_front_of_gunicorn_serves_static_files_pages_and_sockets(projec
 
         assert asyncio.run(chat()) == [{"message": "through nginx", "user": "anonymous"}] * 4
 
-        async def oversized_frame():
+        async def oversized_frame(address):
             # gunicorn.conf.py's worker gives uvicorn the same limits as the project's uvicorn commands: no
             # compression (a browser offers it) and a frame limit.
             async with websockets.connect(f"ws://{address}/ws/echo/", origin="http://localhost") as ws:
                 assert "Sec-WebSocket-Extensions" not in ws.response.headers, "the server agreed to compress"
-                await ws.send("x" * (WS_MAX_SIZE + 1))
-                with pytest.raises(websockets.ConnectionClosed) as closed:
-                    await asyncio.wait_for(ws.recv(), 5)
-                return closed.value.rcvd.code
+                try:
+                    await ws.send("x" * (WS_MAX_SIZE + 1))
+                except websockets.ConnectionClosed:
+                    pass  # closed while the frame was still going out
+                await asyncio.wait_for(ws.wait_closed(), 5)
+                return ws.close_code
 
-        assert asyncio.run(oversized_frame()) == 1009
+        assert asyncio.run(oversized_frame(upstream)) == 1009
+        # uvicorn closes as soon as it has read the frame's header, with the rest unread: the reset that
+        # follows usually overtakes the close frame at nginx, so a client behind nginx mostly sees 1006.
+        assert asyncio.run(oversized_frame(address)) in {1009, 1006}
         assert asyncio.run(chat()) == [{"message": "through nginx", "user": "anonymous"}] * 4
     finally:
         nginx_output = stop(nginx)
