@@ -62,52 +62,52 @@ async def receive_after_a_sweep(layer, channel):
     return (await asyncio.wait_for(layer.receive(channel), 5))["text"]
 
 
-async def test_messages_for_a_socket_that_left_are_dropped_and_a_live_sockets_are_kept(channel_layers, monkeypatch):
-    # channels-redis kept a message for a socket that had just closed in its buffer forever.
+@pytest.fixture
+async def layer(channel_layers, monkeypatch):
     monkeypatch.setattr(redis_layer, "LEFT_GRACE", GRACE)
     layer = RedisChannelLayer(**channel_layers["default"]["CONFIG"])
+    yield layer
+    await layer.flush()
+
+
+async def send(layer, *channels_and_texts):
+    for channel, text in channels_and_texts:
+        await layer.send(channel, {"type": "chat.message", "text": text})
+
+
+async def test_messages_for_a_socket_that_left_are_dropped_and_a_live_sockets_are_kept(layer):
+    # channels-redis kept a message for a socket that had just closed in its buffer forever.
     live = await layer.new_channel()
     gone = await a_socket_that_left(layer)
-    await layer.send(gone, {"type": "chat.message", "text": "too late"})
-    for text in ["first", "second"]:
-        await layer.send(live, {"type": "chat.message", "text": text})
+    await send(layer, (gone, "too late"), (live, "first"), (live, "second"))
 
     # Receiving for the live socket pops (and buffers) the message for the gone one on the way.
     assert await receive_after_a_sweep(layer, live) == "first"
     assert gone not in layer.receive_buffer
     assert await receive_after_a_sweep(layer, live) == "second"
-    await layer.flush()
 
 
-async def test_a_message_arriving_long_after_its_socket_left_is_dropped(channel_layers, monkeypatch):
+async def test_a_message_arriving_long_after_its_socket_left_is_dropped(layer):
     # A server behind on its messages pops some for sockets that left well before; they must not wait
     # for the 60 s expiry (a busy server held thousands of them).
-    monkeypatch.setattr(redis_layer, "LEFT_GRACE", GRACE)
-    layer = RedisChannelLayer(**channel_layers["default"]["CONFIG"])
     live = await layer.new_channel()
     gone = await a_socket_that_left(layer)
-    await layer.send(live, {"type": "chat.message", "text": "first"})
+    await send(layer, (live, "first"))
     assert await receive_after_a_sweep(layer, live) == "first"
-    await layer.send(gone, {"type": "chat.message", "text": "far too late"})
-    await layer.send(live, {"type": "chat.message", "text": "second"})
+    await send(layer, (gone, "far too late"), (live, "second"))
 
     assert await receive_after_a_sweep(layer, live) == "second"
     assert gone not in layer.receive_buffer
     assert len(layer.known) == 1  # the live socket's
-    await layer.flush()
 
 
-async def test_busy_and_new_sockets_keep_their_messages(channel_layers, monkeypatch):
+async def test_busy_and_new_sockets_keep_their_messages(layer):
     # A consumer handling one message is not receiving, and a new channel may not have started to: the
     # messages popped for them meanwhile are their next.
-    monkeypatch.setattr(redis_layer, "LEFT_GRACE", GRACE)
-    layer = RedisChannelLayer(**channel_layers["default"]["CONFIG"])
     busy, new, other = [await layer.new_channel() for _ in range(3)]
-    await layer.send(busy, {"type": "chat.message", "text": "first"})
+    await send(layer, (busy, "first"))
     assert await receive_after_a_sweep(layer, busy) == "first"
-    for channel, text in [(busy, "next"), (new, "welcome"), (other, "other")]:
-        await layer.send(channel, {"type": "chat.message", "text": text})
+    await send(layer, (busy, "next"), (new, "welcome"), (other, "other"))
     assert await receive_after_a_sweep(layer, other) == "other"
     assert await receive_after_a_sweep(layer, busy) == "next"
     assert await receive_after_a_sweep(layer, new) == "welcome"
-    await layer.flush()
