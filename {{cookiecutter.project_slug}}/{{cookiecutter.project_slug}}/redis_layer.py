@@ -1,4 +1,4 @@
-"""channels-redis's layer, with two fixes for a busy server.
+"""channels-redis's layer, with three fixes for a busy server.
 
 - A connection pool that waits for a free connection instead of failing. Every concurrent group_add,
   group_discard and send borrows a pooled connection. redis-py's default pool raises MaxConnectionsError
@@ -11,6 +11,10 @@
   seconds after its consumer stopped receiving (Channels cancels its receive() when the socket closes), or
   the layer's message expiry (60 s) after its last receive() returned, and a sweep every LEFT_GRACE
   seconds drops every buffer of a socket it does not remember, including messages that arrive long after.
+- A receive cancelled while it waits for channels-redis's per-channel lock no longer leaves that lock
+  behind, counted as waited for forever. The leaked lock stays tied to the event loop it first waited in,
+  so a later event loop (each test has its own) that has to wait for it fails with "is bound to a
+  different event loop".
 """
 
 import asyncio
@@ -25,9 +29,23 @@ WAIT_SECONDS = 20  # how long a command waits for a free connection before it fa
 LEFT_GRACE = 5  # seconds: a receive() cancelled by a timeout, then called again, keeps its messages
 
 
+class ChannelLock(channels_redis.core.ChannelLock):
+    async def acquire(self, channel):
+        try:
+            return await super().acquire(channel)
+        except asyncio.CancelledError:
+            # Not acquired: this waiter no longer counts, and an unused lock goes, as release() does it.
+            self.wait_counts[channel] -= 1
+            if self.wait_counts[channel] < 1:
+                del self.locks[channel]
+                del self.wait_counts[channel]
+            raise
+
+
 class RedisChannelLayer(channels_redis.core.RedisChannelLayer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.receive_clean_locks = ChannelLock()
         self.receiving = collections.Counter()  # channel: receive() calls waiting on it now
         self.known = {}  # channel: (when it was made or its last receive() ended, whether that receive was cancelled)
         self.next_sweep = time.monotonic()

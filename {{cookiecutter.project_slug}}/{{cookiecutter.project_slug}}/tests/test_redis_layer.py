@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from {{ cookiecutter.project_slug }} import redis_layer
-from {{ cookiecutter.project_slug }}.redis_layer import MAX_CONNECTIONS, RedisChannelLayer
+from {{ cookiecutter.project_slug }}.redis_layer import MAX_CONNECTIONS, ChannelLock, RedisChannelLayer
 
 pytestmark = pytest.mark.redis
 
@@ -34,6 +34,22 @@ async def test_closing_sockets_never_leaves_a_receive_running(channel_layers):
     config = channel_layers["default"]["CONFIG"]
     stuck = [await two_receivers_cancelled(config, delay) for delay in [0.0005, 0.001, 0.0015, 0.002] * 5]
     assert sum(stuck) == 0
+
+
+async def test_a_receive_cancelled_while_waiting_for_the_channel_lock_leaves_no_lock_behind(layer):
+    # channels-redis counted it as a waiter forever; the leaked lock, tied to this event loop, made a later
+    # test's receive fail with "bound to a different event loop" (seen in CI).
+    assert isinstance(layer.receive_clean_locks, ChannelLock)
+    channel = await layer.new_channel()
+    key = layer.prefix + layer.non_local_name(channel)
+    await layer.receive_clean_locks.acquire(key)  # held, as while a message's backup is cleaned
+    receive = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0.1)
+    assert layer.receive_clean_locks.wait_counts[key] == 2
+    receive.cancel()
+    await asyncio.gather(receive, return_exceptions=True)
+    layer.receive_clean_locks.release(key)
+    assert layer.receive_clean_locks.locks == {}
 
 
 async def test_a_burst_of_sockets_joining_at_once_waits_for_connections_instead_of_failing(channel_layers):
