@@ -4,11 +4,12 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
+
+from .processes import launch, output
 
 ORIGIN = "http://localhost"
 
@@ -42,26 +43,12 @@ class DevServer:
     """Run `python ARGS` in `cwd`; its combined output is collected line by line in `lines`."""
 
     def __init__(self, args, cwd, env):
-        self.lines = []
-        self.process = subprocess.Popen(
-            [sys.executable, *args],
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.process.stdout:
-            self.lines.append(line)
+        self.process = launch([sys.executable, *args], cwd, env, start_new_session=True)
+        self.lines = self.process.lines
 
     @property
     def output(self):
-        return "".join(self.lines)
+        return output(self.process)
 
     def wait_for_echo(self, port, text="ping", timeout=30, path="/ws/echo/"):
         """Retry fresh sockets until one echoes; return the reply. Fails if the process dies first."""
@@ -89,7 +76,7 @@ class DevServer:
                 # its own session: the reloader's server child goes too
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-        self.reader.join(timeout=5)
+        self.process.reader.join(timeout=5)
 
     def __enter__(self):
         return self

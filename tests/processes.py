@@ -18,10 +18,12 @@ from .conftest import free_port
 from .run_configs import WS_MAX_SIZE
 
 
-def launch(args, cwd, env=None):
+def launch(args, cwd, env=None, **popen):
     """Popen with the combined output read as it comes by a thread, into `process.lines`: a server that
     logs a line per socket would otherwise block on a full pipe that nobody reads until it stops."""
-    process = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen
+    )
     process.lines = []
 
     def read():

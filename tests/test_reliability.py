@@ -26,7 +26,7 @@ MOST_GROWTH_KB = 4 * 1024
 # The project's uvicorn, run in-process so that once stopped it can print what the in-memory channel layer
 # still holds (its groups live in the server's memory, out of any test's reach).
 SERVE_THEN_REPORT = """
-import json, signal, sys, uvicorn
+import signal, sys, uvicorn
 from channels.layers import get_channel_layer
 signal.signal(signal.SIGTERM, lambda signum, frame: None)  # uvicorn raises it again once it has stopped
 uvicorn.run(sys.argv[1], port=int(sys.argv[2]), ws_max_size=int(sys.argv[3]), ws_per_message_deflate=False)
