@@ -1,8 +1,10 @@
 """The channels-redis settings against a real Redis (pytest --redis)."""
 
 import asyncio
+import time
 
 import pytest
+import redis
 
 from {{ cookiecutter.project_slug }} import redis_layer
 from {{ cookiecutter.project_slug }}.redis_layer import MAX_CONNECTIONS, ChannelLock, RedisChannelLayer
@@ -36,7 +38,7 @@ async def test_closing_sockets_never_leaves_a_receive_running(channel_layers):
     assert sum(stuck) == 0
 
 
-async def test_a_receive_cancelled_while_waiting_for_the_channel_lock_leaves_no_lock_behind(layer):
+async def test_the_reader_stopped_while_waiting_for_the_channel_lock_leaves_no_lock_behind(layer):
     # channels-redis counted it as a waiter forever; the leaked lock, tied to this event loop, made a later
     # test's receive fail with "bound to a different event loop" (seen in CI).
     assert isinstance(layer.receive_clean_locks, ChannelLock)
@@ -47,9 +49,42 @@ async def test_a_receive_cancelled_while_waiting_for_the_channel_lock_leaves_no_
     await asyncio.sleep(0.1)
     assert layer.receive_clean_locks.wait_counts[key] == 2
     receive.cancel()
-    await asyncio.gather(receive, return_exceptions=True)
+    await layer.close_pools()  # stops the reader, as the end of an event loop does
     layer.receive_clean_locks.release(key)
     assert layer.receive_clean_locks.locks == {}
+
+
+async def test_a_socket_closing_while_a_message_for_another_is_popped_loses_nothing(layer):
+    # channels-redis popped a process's messages in the receive() of whichever socket held its lock; when
+    # that socket closed just as Redis answered, the message it had popped (for any socket) was lost. Seen
+    # as a chat client that never heard its own message, under churn.
+    closing, other = await layer.new_channel(), await layer.new_channel()
+    popping = asyncio.ensure_future(layer.receive(closing))
+    await asyncio.sleep(0.1)  # waiting in Redis now for this process's next message
+    # The message goes in as layer.send() puts it, but from a blocking client, so that this event loop has
+    # not yet read Redis's answer when the socket closes.
+    message = layer.serialize({"type": "chat.message", "text": "hello", "__asgi_channel__": other})
+    with redis.Redis.from_url(layer.hosts[0]["address"]) as blocking:
+        blocking.zadd(layer.prefix + layer.non_local_name(other), {message: time.time()})
+    popping.cancel()
+    await asyncio.gather(popping, return_exceptions=True)
+    assert (await asyncio.wait_for(layer.receive(other), 2))["text"] == "hello"
+
+
+def test_a_channel_received_in_one_event_loop_then_another_gets_its_messages(channel_layers):
+    # Each test has its own event loop, and async_to_sync(layer.receive) makes one per call.
+    layer = RedisChannelLayer(**channel_layers["default"]["CONFIG"])
+
+    async def receive_as_it_comes(channel, text):
+        receive = asyncio.ensure_future(layer.receive(channel))  # waiting ties its buffer to this loop
+        await asyncio.sleep(0.1)
+        await send(layer, (channel, text))
+        return (await asyncio.wait_for(receive, 2))["text"]
+
+    channel = asyncio.run(layer.new_channel())
+    assert asyncio.run(receive_as_it_comes(channel, "one")) == "one"
+    assert asyncio.run(receive_as_it_comes(channel, "two")) == "two"
+    asyncio.run(layer.flush())
 
 
 async def test_a_burst_of_sockets_joining_at_once_waits_for_connections_instead_of_failing(channel_layers):
