@@ -4,7 +4,8 @@ Side-effect free beyond the project folder (no network, pip or git), so cruft ca
 Jinja lives only in the string literals below, so this file imports and is unit-tested as plain Python.
 """
 
-import json
+import importlib.util
+import os
 import secrets
 import shutil
 from pathlib import Path
@@ -17,14 +18,17 @@ EDITOR = "{{ cookiecutter.editor }}"
 
 DEMO_APPS = ["echo", "chat", "notifications", "tasks"]
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-DEPLOY_FILES = ["deploy", "Dockerfile", "compose.yaml", ".dockerignore"]
+DEPLOY_FILES = ["deploy", "Dockerfile", "compose.yaml", ".dockerignore", "docs/deploy.md"]
 EDITOR_FOLDERS = {"pycharm": ".run", "vscode": ".vscode"}
-# Run configurations that start a demo app's code: `runworker tasks` serves the demo `tasks` worker.
-DEMO_RUN_CONFIGS = [".run/runworker.run.xml"]
+EDITOR_DOCS = {"pycharm": "docs/pycharm.md", "vscode": "docs/vscode.md"}
+EDITOR_NAMES = {"pycharm": "PyCharm", "vscode": "VS Code"}
+# Files about the demo apps beside their folders: `runworker tasks` serves the demo `tasks` worker.
+DEMO_FILES = [".run/runworker.run.xml", "docs/demo-apps.md"]
 
 
 def write_env(project, channel_layer):
-    """Create .env from .env.example with a fresh secret; an existing .env is kept as it is."""
+    """Create .env from .env.example with a fresh secret, readable by its owner only (mode 0600: it holds the
+    secret key); an existing .env is kept as it is."""
     env_file = project / ".env"
     if env_file.exists():
         return
@@ -35,7 +39,9 @@ def write_env(project, channel_layer):
     for line in (project / ".env.example").read_text().splitlines():
         key = line.split("=", 1)[0]
         lines.append(f"{key}={values[key]}" if key in values else line)
-    env_file.write_text("\n".join(lines) + "\n")
+    # Created with mode 0600, so the secret is never readable by others, not even for a moment.
+    with os.fdopen(os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as output:
+        output.write("\n".join(lines) + "\n")
 
 
 def remove_demo_apps(project, slug):
@@ -48,44 +54,23 @@ def remove_demo_apps(project, slug):
     settings.write_text("\n".join(kept) + "\n")
 
 
-def remove_deploy_files(project):
-    for name in DEPLOY_FILES:
+def remove(project, names):
+    """Delete these files and folders of the project; one that is not there is fine."""
+    for name in names:
         path = project / name
         if path.is_dir():
             shutil.rmtree(path)
         else:
-            path.unlink()
+            path.unlink(missing_ok=True)
 
 
-def without_reload_dirs(args, folders):
-    kept = []
-    for arg in args:
-        if kept and kept[-1] == "--reload-dir" and arg in folders:
-            kept.pop()
-        else:
-            kept.append(arg)
-    return kept
-
-
-def remove_reload_dirs(project, folders):
-    """Stop the uvicorn run configurations watching `folders` (uvicorn skips a missing one without a word)."""
-    for config in (project / ".run").glob("*.run.xml"):
-        text = config.read_text()
-        for folder in folders:
-            text = text.replace(f"--reload-dir {folder} ", "")
-        config.write_text(text)
-    launch = project / ".vscode" / "launch.json"
-    if launch.exists():
-        data = json.loads(launch.read_text())
-        for configuration in data["configurations"]:
-            if "args" in configuration:
-                configuration["args"] = without_reload_dirs(configuration["args"], folders)
-        launch.write_text(json.dumps(data, indent=2) + "\n")
-
-
-def remove_demo_run_configs(project):
-    for config in DEMO_RUN_CONFIGS:
-        (project / config).unlink(missing_ok=True)
+def watch_only_kept_apps(project, slug):
+    """Point the uvicorn reload configurations at the folders that are left (uvicorn skips a missing one
+    without a word), with the bake's own writer of those lists: the project's server.py."""
+    spec = importlib.util.spec_from_file_location("baked_server", project / slug / "server.py")
+    server = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(server)
+    server.sync_reload_dirs(project, [slug])
 
 
 def remove_other_editors(project, editor):
@@ -93,16 +78,21 @@ def remove_other_editors(project, editor):
     kept = {"both": set(EDITOR_FOLDERS), "none": set()}.get(editor, {editor})
     for name, folder in EDITOR_FOLDERS.items():
         if name not in kept:
-            shutil.rmtree(project / folder)
+            remove(project, [folder, EDITOR_DOCS[name]])
 
 
-def print_next_steps(project):
-    print(
+def next_steps(project, channel_layer, editor):
+    """What to do after the bake, in words true for these options."""
+    steps = [f"cd {project.name}", 'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]"']
+    if channel_layer == "redis":
+        steps.append("sudo apt-get install redis-server    # .env's REDIS_URL names a Redis on 127.0.0.1:6379")
+    steps.append(".venv/bin/python manage.py migrate")
+    editors = [EDITOR_NAMES[name] for name in EDITOR_NAMES if editor in (name, "both")]
+    run = f'run "uvicorn (reload)" from {" or ".join(editors)}, or ' if editors else "run "
+    return (
         f"\nYour project is ready in {project}. Next:\n\n"
-        f"    cd {project.name}\n"
-        '    python -m venv .venv && .venv/bin/pip install -e ".[dev]"\n'
-        "    .venv/bin/python manage.py migrate\n\n"
-        'then run "uvicorn (reload)" from your editor, or the command under "Run" in README.md.\n'
+        + "".join(f"    {step}\n" for step in steps)
+        + f'\nthen {run}the command under "Run" in README.md.\n'
     )
 
 
@@ -111,12 +101,12 @@ def main():
     write_env(project, CHANNEL_LAYER)
     if not INCLUDE_DEMO_APPS:
         remove_demo_apps(project, SLUG)
-        remove_demo_run_configs(project)
-        remove_reload_dirs(project, DEMO_APPS)
+        remove(project, DEMO_FILES)
+        watch_only_kept_apps(project, SLUG)
     if not INCLUDE_DEPLOY:
-        remove_deploy_files(project)
+        remove(project, DEPLOY_FILES)
     remove_other_editors(project, EDITOR)
-    print_next_steps(project)
+    print(next_steps(project, CHANNEL_LAYER, EDITOR))
 
 
 if __name__ == "__main__":

@@ -1,24 +1,24 @@
 """The hooks as plain Python (their Jinja sits in string literals), and as the cookiecutter CLI runs them."""
 
-import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from .conftest import TEMPLATE_DIR
-
-
-def load_hook(name):
-    spec = importlib.util.spec_from_file_location(name, TEMPLATE_DIR / "hooks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from .support.bakes import TEMPLATE_DIR, load_hook
 
 pre_gen = load_hook("pre_gen_project")
 post_gen = load_hook("post_gen_project")
+
+pytestmark = pytest.mark.fast
+
+
+def bake_with_cli(output_dir, *answers):
+    """The cookiecutter CLI with --no-input and KEY=VALUE answers, as a user runs it."""
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output_dir), str(TEMPLATE_DIR), *answers]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.parametrize("slug", ["my_chat", "shop2", "a", "live_ops_v2"])
@@ -37,13 +37,13 @@ def test_good_slugs_pass(slug):
         ("", "not a valid project slug"),
         ("class", "Python keyword"),
         ("asyncio", "standard-library module"),
-        ("test", "the project uses"),
+        ("test", "standard-library module"),
         ("json", "standard-library module"),
         ("django", "the project uses"),
         ("channels", "the project uses"),
         ("uvicorn", "the project uses"),
         ("redis", "the project uses"),
-        ("chat", "the project uses"),
+        ("chat", "demo app chat"),
         ("playwright", "the project uses"),
     ],
 )
@@ -55,21 +55,7 @@ def test_bad_slugs_get_one_sentence_saying_why(slug, reason):
 
 @pytest.mark.parametrize("slug", ["asyncio", "Bad-Slug", "django", "1st"])
 def test_cli_refuses_a_bad_slug_and_leaves_nothing_on_disk(tmp_path, slug):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cookiecutter",
-            "--no-input",
-            "-o",
-            str(tmp_path),
-            str(TEMPLATE_DIR),
-            f"project_slug={slug}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = bake_with_cli(tmp_path, f"project_slug={slug}")
     assert result.returncode != 0
     assert f"ERROR: '{slug}'" in result.stderr
     assert list(tmp_path.iterdir()) == []
@@ -125,30 +111,16 @@ def test_remove_demo_apps_deletes_folders_and_their_lines(tmp_path):
 def test_remove_deploy_files_leaves_the_rest(tmp_path):
     (tmp_path / "deploy" / "systemd").mkdir(parents=True)
     (tmp_path / "deploy" / "nginx.conf").write_text("")
-    for name in ["Dockerfile", "compose.yaml", ".dockerignore", "manage.py"]:
+    (tmp_path / "docs").mkdir()
+    for name in ["Dockerfile", "compose.yaml", ".dockerignore", "manage.py", "docs/deploy.md", "docs/testing.md"]:
         (tmp_path / name).write_text("")
-    post_gen.remove_deploy_files(tmp_path)
-    assert [path.name for path in tmp_path.iterdir()] == ["manage.py"]
+    post_gen.remove(tmp_path, post_gen.DEPLOY_FILES)
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["docs", "manage.py", "testing.md"]
 
 
 @pytest.mark.parametrize("name", ['Ends with a quote"', "ends with backslash\\", "it's '''fine'''"])
 def test_awkward_answers_reach_the_hook_as_data(tmp_path, name):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cookiecutter",
-            "--no-input",
-            "-o",
-            str(tmp_path),
-            str(TEMPLATE_DIR),
-            f"project_name={name}",
-            "project_slug=fine",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = bake_with_cli(tmp_path, f"project_name={name}", "project_slug=fine")
     if "'''" in name:
         assert result.returncode == 0, result.stderr
     else:
@@ -180,38 +152,42 @@ def test_every_editor_choice_is_handled_by_the_hook():
     assert set(choices) == {*post_gen.EDITOR_FOLDERS, "both", "none"}
 
 
-def test_remove_demo_run_configs_drops_the_worker_config_only(tmp_path):
+def test_removing_the_demo_files_drops_the_worker_config_and_demo_page_only(tmp_path):
     (tmp_path / ".run").mkdir()
-    for name in ["runworker.run.xml", "migrate.run.xml"]:
-        (tmp_path / ".run" / name).write_text("x")
-    post_gen.remove_demo_run_configs(tmp_path)
-    assert [path.name for path in (tmp_path / ".run").iterdir()] == ["migrate.run.xml"]
-    post_gen.remove_demo_run_configs(tmp_path)  # already gone, or no .run/ at all: nothing to do
+    (tmp_path / "docs").mkdir()
+    for name in [".run/runworker.run.xml", ".run/migrate.run.xml", "docs/demo-apps.md", "docs/testing.md"]:
+        (tmp_path / name).write_text("x")
+    post_gen.remove(tmp_path, post_gen.DEMO_FILES)
+    assert sorted(path.name for path in tmp_path.rglob("*") if path.is_file()) == ["migrate.run.xml", "testing.md"]
+    post_gen.remove(tmp_path, post_gen.DEMO_FILES)  # already gone, or no .run/ at all: nothing to do
 
 
-def test_remove_reload_dirs_edits_both_editors_and_keeps_the_rest(tmp_path):
-    (tmp_path / ".run").mkdir()
+@pytest.mark.parametrize(
+    ("layer", "editor", "expected", "unexpected"),
+    [
+        ("memory", "pycharm", ['run "uvicorn (reload)" from PyCharm, or'], ["redis", "VS Code"]),
+        ("memory", "both", ["from PyCharm or VS Code"], ["redis"]),
+        ("redis", "vscode", ["apt-get install redis-server", "from VS Code"], ["PyCharm"]),
+        ("memory", "none", ['then run the command under "Run" in README.md'], ["editor", "uvicorn (reload)"]),
+    ],
+)
+def test_next_steps_are_true_for_the_options(tmp_path, layer, editor, expected, unexpected):
+    message = post_gen.next_steps(tmp_path / "proj", layer, editor)
+    assert "python3 -m venv .venv" in message and "python -m" not in message.replace(".venv/bin/python", "")
+    assert all(text in message for text in expected), message
+    assert not any(text in message for text in unexpected), message
+
+
+def test_without_demo_apps_the_reload_configs_watch_only_the_project_package(tmp_path):
+    """The hook rewrites --reload-dir lists with the bake's own server.py, the writer newapp uses too."""
+    package = tmp_path / "p"
+    package.mkdir()
+    shutil.copy(TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "{{cookiecutter.project_slug}}" / "server.py", package)
     (tmp_path / ".vscode").mkdir()
-    xml = '<option value="p.asgi:app --reload-dir p --reload-dir chat --reload-dir chatbot --port 1" />'
-    (tmp_path / ".run" / "serve.run.xml").write_text(xml)
-    args = ["p.asgi:app", "--reload-dir", "p", "--reload-dir", "chat", "--reload-dir", "chatbot", "--port", "1"]
+    args = ["p.asgi:app", "--reload", "--reload-dir", "p", "--reload-dir", "chat", "--port", "1"]
     launch = {"version": "0.2.0", "configurations": [{"name": "serve", "args": args}, {"name": "other"}]}
     (tmp_path / ".vscode" / "launch.json").write_text(json.dumps(launch, indent=2) + "\n")
-    post_gen.remove_reload_dirs(tmp_path, ["chat", "echo"])
-    assert "--reload-dir p --reload-dir chatbot --port 1" in (tmp_path / ".run" / "serve.run.xml").read_text()
+    post_gen.watch_only_kept_apps(tmp_path, "p")
     written = json.loads((tmp_path / ".vscode" / "launch.json").read_text())
-    assert written["configurations"][0]["args"] == [
-        "p.asgi:app",
-        "--reload-dir",
-        "p",
-        "--reload-dir",
-        "chatbot",
-        "--port",
-        "1",
-    ]
+    assert written["configurations"][0]["args"] == ["p.asgi:app", "--reload", "--reload-dir", "p", "--port", "1"]
     assert written["configurations"][1] == {"name": "other"}
-
-
-def test_remove_reload_dirs_without_editor_folders_does_nothing(tmp_path):
-    post_gen.remove_reload_dirs(tmp_path, ["chat"])
-    assert list(tmp_path.iterdir()) == []
