@@ -1,8 +1,12 @@
 from {{ cookiecutter.project_slug }}.consumers import JsonConsumer, NoDbCleanupMixin
-
-from .groups import room_group_name
+from {{ cookiecutter.project_slug }}.groups import group_name
 
 MAX_MESSAGE_LENGTH = 4000
+
+
+def room_group(room):
+    """The group of a room; any room name works (groups.py hashes what Channels would refuse)."""
+    return group_name("chat", "room", room)
 
 
 class ChatConsumer(NoDbCleanupMixin, JsonConsumer):
@@ -15,7 +19,7 @@ class ChatConsumer(NoDbCleanupMixin, JsonConsumer):
     group = None
 
     async def connect(self):
-        self.group = room_group_name(self.scope["url_route"]["kwargs"]["room"])
+        self.group = room_group(self.scope["url_route"]["kwargs"]["room"])
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 

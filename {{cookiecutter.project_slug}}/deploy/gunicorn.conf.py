@@ -5,22 +5,20 @@ uvicorn's event loop through uvicorn-worker. Values come from the environment, s
 """
 
 import os
+import subprocess
+import sys
 
 import uvicorn_worker
 
-# The socket limits of the project's uvicorn commands (--ws-max-size, --ws-per-message-deflate):
-# - a frame over 1 MiB closes its socket with code 1009 (uvicorn's own default is 16 MiB);
-# - no compression: a compressed frame of repeated bytes inflates a thousandfold, and uvicorn queues every
-#   frame of one read, so one client could make a worker hold gigabytes.
-WS_MAX_SIZE = 1024 * 1024
+# gunicorn puts the folder it runs in on sys.path before it reads this file.
+from {{ cookiecutter.project_slug }}.environment import env_int
+from {{ cookiecutter.project_slug }}.server import UVICORN_OPTIONS
 
 
 class UvicornWorker(uvicorn_worker.UvicornWorker):
-    CONFIG_KWARGS = {
-        **uvicorn_worker.UvicornWorker.CONFIG_KWARGS,
-        "ws_max_size": WS_MAX_SIZE,
-        "ws_per_message_deflate": False,
-    }
+    """uvicorn-worker's worker with the WebSocket options of every server command of the project."""
+
+    CONFIG_KWARGS = {**uvicorn_worker.UvicornWorker.CONFIG_KWARGS, **UVICORN_OPTIONS}
 
 
 wsgi_app = "{{ cookiecutter.project_slug }}.asgi:application"
@@ -28,9 +26,9 @@ worker_class = UvicornWorker
 # Behind nginx on the same machine; in a container, GUNICORN_BIND=0.0.0.0:8000.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # More than one process needs REDIS_URL: the in-memory channel layer does not cross processes.
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+workers = env_int("WEB_CONCURRENCY", 2, minimum=1)
 # Open sockets get this long to finish on restart before they are cut (clients reconnect).
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 accesslog = "-"
 
 
@@ -38,3 +36,15 @@ def on_starting(server):
     # The project's system checks read WEB_CONCURRENCY to warn about the in-memory layer across processes:
     # make it true even when --workers was given on the command line.
     os.environ["WEB_CONCURRENCY"] = str(server.cfg.workers)
+    stop_unless_settings_load()
+
+
+def stop_unless_settings_load():
+    """Load the project's settings once before any worker starts, and stop with their one-sentence message if
+    they cannot load (a malformed variable): otherwise every worker would fail the same way and be restarted
+    forever. In a child process, so that gunicorn itself never loads .env: workers started by a reload (HUP)
+    read it afresh."""
+    settings = "{{ cookiecutter.project_slug }}.settings"
+    child = subprocess.run([sys.executable, "-c", f"import {settings}"], capture_output=True, text=True, timeout=60)
+    if child.returncode:
+        sys.exit(child.stderr.strip() or f"{settings} failed to load (exit code {child.returncode}).")

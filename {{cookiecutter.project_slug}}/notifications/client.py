@@ -21,10 +21,12 @@ import urllib.request
 import websockets
 
 UNAUTHORIZED = 4401
+SOCKET_PATH = "/ws/notifications/"
 
 
 def get_token(base_url, username, password):
-    body = json.dumps({"username": username, "password": password}).encode()
+    # A token opens the socket path it names only.
+    body = json.dumps({"username": username, "password": password, "path": SOCKET_PATH}).encode()
     request = urllib.request.Request(
         f"{base_url}/api/ws-token/", data=body, headers={"Content-Type": "application/json"}
     )
@@ -39,7 +41,7 @@ def get_token(base_url, username, password):
 
 
 async def print_notifications(base_url, token, count):
-    socket_url = base_url.replace("http", "ws", 1) + "/ws/notifications/?" + urllib.parse.urlencode({"token": token})
+    socket_url = base_url.replace("http", "ws", 1) + SOCKET_PATH + "?" + urllib.parse.urlencode({"token": token})
     try:
         socket = await websockets.connect(socket_url, origin=base_url, open_timeout=10)
     except websockets.InvalidStatus as error:
@@ -59,7 +61,10 @@ async def print_notifications(base_url, token, count):
         except websockets.ConnectionClosed:
             pass
         if socket.close_code == UNAUTHORIZED:
-            sys.exit("The server refused the token (expired or invalid): run the client again.")
+            sys.exit(
+                "The server refused the token (expired or invalid), or the login ended (logout, password "
+                "change, deactivation): run the client again."
+            )
         sys.exit(f"The server closed the socket (code {socket.close_code}).")
 
 

@@ -1,4 +1,5 @@
-from {{ cookiecutter.project_slug }}.consumers import NoDbCleanupMixin, PushConsumer
+from {{ cookiecutter.project_slug }}.consumers import NoDbCleanupMixin
+from {{ cookiecutter.project_slug }}.push import PushConsumer
 
 from .api import TOPIC
 

@@ -4,14 +4,15 @@ import uuid
 from channels.consumer import AsyncConsumer
 from channels.exceptions import ChannelFull
 
-from {{ cookiecutter.project_slug }}.consumers import NoDbCleanupMixin, PushConsumer
-from {{ cookiecutter.project_slug }}.push import apush, user_group
+from {{ cookiecutter.project_slug }}.consumers import NoDbCleanupMixin
+from {{ cookiecutter.project_slug }}.push import PushConsumer, apush, user_group
 
 from . import jobs
 
 TOPIC = "tasks"
 WORKER_CHANNEL = "tasks"  # python manage.py runworker tasks
 MAX_STEPS = 20
+FAILED = "The task failed. The details are in the server log."  # what the page shows for any failure
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +52,11 @@ class TaskConsumer(NoDbCleanupMixin, PushConsumer):
 class TaskWorker(AsyncConsumer):
     """Runs on the `tasks` channel: in `manage.py runworker tasks`, or in the server with the in-memory layer.
 
-    One worker runs one task at a time; start more workers to run more at once. A failing job is
-    reported to its user and logged, and the worker goes on with the next task.
+    One worker runs one task at a time and takes the next off the layer only when done (layers/worker.py):
+    the rest wait in the layer, and once its capacity is full the page is told "Too many tasks are waiting".
+    Start more workers to run more at once. A failing job is logged with its traceback, its user gets the
+    generic FAILED line, and the worker goes on with the next task. On SIGTERM the worker finishes the running
+    task, or hands it back to the layer after its grace period (it then runs again from the start).
     """
 
     async def task_run(self, message):
@@ -61,8 +65,9 @@ class TaskWorker(AsyncConsumer):
         try:
             async for step in jobs.count_slowly(message["steps"], message["fail_at"]):
                 await apush(group, {**state, "status": "running", "step": step})
-        except Exception as error:
-            logger.exception("Task %s failed", message["task"])
-            await apush(group, {**state, "status": "failed", "error": str(error)})
+        except Exception:
+            # The detail (which may hold paths, queries or secrets) goes to the log; the browser gets a generic line.
+            logger.exception("Task %s of user %s failed", message["task"], message["user"])
+            await apush(group, {**state, "status": "failed", "error": FAILED})
             return
         await apush(group, {**state, "status": "done", "step": message["steps"]})

@@ -1,10 +1,12 @@
 """The root router: every connection to the server starts here.
 
 http       -> Django (static files too while DEBUG, since uvicorn serves none)
-websocket  -> Origin check -> session/auth -> ?token= auth -> the routes of every app in settings.PROJECT_APPS
-           (a refused Origin is logged with the reason: origin.py)
+websocket  -> Origin check (Django's CSRF rule) -> session/auth -> ?token= auth -> close at the login's end
+           -> the routes of every app in settings.PROJECT_APPS
+           (middleware.py; a refused Origin is logged with the reason); every socket is closed before the
+           layer's group_expiry could drop its group memberships (close code 4408: pages reconnect)
 channel    -> named background workers (python manage.py runworker NAME)
-lifespan   -> answered, so servers that send it start cleanly
+lifespan   -> checks the channel layer at start, runs in-process workers (lifespan.py)
 """
 
 import os
@@ -20,18 +22,29 @@ from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  #
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from {{ cookiecutter.project_slug }}.health import DependencyGuard  # noqa: E402
 from {{ cookiecutter.project_slug }}.lifespan import lifespan  # noqa: E402
-from {{ cookiecutter.project_slug }}.origin import LoggingAllowedHostsOriginValidator  # noqa: E402
+from {{ cookiecutter.project_slug }}.middleware import (  # noqa: E402
+    LoginLifetimeMiddleware,
+    SameOriginMiddleware,
+    SocketLifetimeMiddleware,
+    TokenAuthMiddleware,
+)
 from {{ cookiecutter.project_slug }}.routing import channel_workers, websocket_urlpatterns  # noqa: E402
-from {{ cookiecutter.project_slug }}.token_auth import TokenAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app,
-        "websocket": LoggingAllowedHostsOriginValidator(
-            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+        # DependencyGuard: a socket failing because Redis is away is closed with 1013 and one log line.
+        "websocket": DependencyGuard(
+            SocketLifetimeMiddleware(
+                SameOriginMiddleware(
+                    AuthMiddlewareStack(TokenAuthMiddleware(LoginLifetimeMiddleware(URLRouter(websocket_urlpatterns))))
+                )
+            )
         ),
-        "channel": ChannelNameRouter(channel_workers),
+        # A worker's consumer failing because Redis is away: one log line (runworker then waits for Redis).
+        "channel": DependencyGuard(ChannelNameRouter(channel_workers)),
         "lifespan": lifespan,
     }
 )

@@ -1,103 +1,179 @@
-"""System checks for the channel layer: they turn a misconfiguration into one clear line at `manage.py check`
-and at server start (see lifespan.py), instead of a traceback on the first message.
+"""System checks for the channel layer and the project's secrets: a misconfiguration becomes one clear line, not a
+traceback on the first message or a silent leak. apps.py registers them; none looks at the command line.
+
+- layers.E001: the installed channels or channels-redis minor is not the one layers/ patches. Every command.
+- channel_layers.W001: the in-memory layer with several server processes. Every command.
+- channel_layers.E001: Redis unreachable. Connecting is I/O, so like Django's database checks it runs only when
+  asked: `manage.py check --deploy`. Processes that need the layer probe themselves: the server at start
+  (lifespan.py) and runworker (management/commands/runworker.py).
+- sockets.W001 (`check --deploy`): ALLOWED_HOSTS contains "*", so Django accepts any Host header, and the socket
+  Origin check (middleware.py) accepts any page that names its own host (DNS rebinding).
+- secrets.W001, secrets.W002 (`check --deploy`): `.env` or the SQLite database can be read by other users than
+  its owner (privacy.py).
 """
 
+import asyncio
 import os
-import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import redis
+from asgiref.sync import async_to_sync
+from channels import DEFAULT_CHANNEL_LAYER
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Warning
+from django.utils.module_loading import import_string
+
+from {{ cookiecutter.project_slug }}.layers import PATCHED_MINORS, is_in_memory
+from {{ cookiecutter.project_slug }}.privacy import shared_mode, sqlite_file
 
 TAG = "channel_layers"
-MEMORY_BACKENDS = {"channels.layers.InMemoryChannelLayer", "{{ cookiecutter.project_slug }}.memory_layer.InMemoryChannelLayer"}
+LIBRARIES_TAG = "layers"
 # Short, so that a firewalled host fails the check in seconds rather than hanging the server's start.
 CONNECT_TIMEOUT_SECONDS = 2
-# Commands that probe Redis: `check` itself and those that use the layer. migrate, makemigrations,
-# createsuperuser... keep working while Redis is down; servers probe at startup (lifespan.py).
-PROBING_COMMANDS = {"check", "runworker", "runserver"}
-PER_PROCESS = "the in-memory channel layer lives inside one process, so group messages never cross processes"
+
+
+def check_patched_libraries(app_configs=None, **kwargs):
+    return library_problems()
+
+
+def check_memory_layer_has_one_process(app_configs=None, **kwargs):
+    return memory_layer_problems()
+
+
+def check_redis_reachable(app_configs=None, **kwargs):
+    return redis_problems()
+
+
+def check_allowed_hosts(app_configs=None, **kwargs):
+    if "*" not in settings.ALLOWED_HOSTS:
+        return []
+    return [
+        Warning(
+            'DJANGO_ALLOWED_HOSTS contains "*": Django accepts requests for any host name, and the socket Origin '
+            "check then accepts any page served under the host name it connects to, such as a page of another "
+            "site whose name resolves to this server (DNS rebinding).",
+            hint="List the host names this site is served under, e.g. DJANGO_ALLOWED_HOSTS=example.com.",
+            id="sockets.W001",
+        )
+    ]
+
+
+def check_private_files(app_configs=None, **kwargs):
+    """secrets.W001 and W002: `.env` and the SQLite database, when others than their owner may read them."""
+    files = [(Path(settings.ENV_FILE), "secrets.W001", "DJANGO_SECRET_KEY, which signs sessions and socket tokens")]
+    database = sqlite_file(settings.DATABASES["default"])
+    if database is not None:
+        files.append((database, "secrets.W002", "password hashes and the session keys of logged-in users"))
+    warnings = []
+    for path, check_id, holds in files:
+        mode = shared_mode(path)
+        if mode:
+            warnings.append(
+                Warning(
+                    f"{path} holds {holds}, and users other than its owner have access to it (mode "
+                    f"{oct(path.stat().st_mode & 0o777)}).",
+                    hint=f"chmod 600 {path}, owned by the user the server runs as.",
+                    id=check_id,
+                )
+            )
+    return warnings
+
+
+def startup_problems():
+    """What a server checks before it accepts connections (uvicorn and gunicorn run no Django checks). Redis is
+    not among them: a server starts without it and serves what it can (health.py)."""
+    return [*library_problems(), *memory_layer_problems()]
+
+
+def installed_minor(distribution):
+    """The installed minor release of `distribution` ("4.3" for 4.3.2), or None when it is not installed."""
+    try:
+        return ".".join(version(distribution).split(".")[:2])
+    except PackageNotFoundError:
+        return None
+
+
+def library_problems():
+    errors = []
+    for distribution, patched in PATCHED_MINORS.items():
+        installed = installed_minor(distribution)
+        if installed not in (None, patched):
+            errors.append(
+                Error(
+                    f"{distribution} {installed} is installed, but {{ cookiecutter.project_slug }}/layers/ patches the "
+                    f"internals of {distribution} {patched}.",
+                    hint=f"Install {distribution} {patched}.x (pyproject.toml pins it), or check each patch in "
+                    "layers/ against the new release, then update PATCHED_MINORS and the pin.",
+                    id="layers.E001",
+                )
+            )
+    return errors
 
 
 def redis_location(url):
     """host:port (or the socket path) of a Redis URL, without the password it may hold."""
+    if not isinstance(url, str):
+        return "the Sentinel hosts"
     parts = urlsplit(url)
     if parts.scheme == "unix":
         return parts.path
     return f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
 
 
-def command():
-    """The manage.py command being run; empty under a server or pytest."""
-    return sys.argv[1] if len(sys.argv) > 1 and Path(sys.argv[0]).name == "manage.py" else ""
+def redis_problems(alias=DEFAULT_CHANNEL_LAYER):
+    """channel_layers.E001 for each Redis host of layer `alias` that the layer cannot use.
 
-
-def startup_problems():
-    """What a server checks before it accepts connections."""
-    return [*redis_problems(), *memory_layer_problems()]
-
-
-@register(TAG)
-def check_redis_reachable(app_configs=None, **kwargs):
-    return redis_problems() if command() in PROBING_COMMANDS else []
-
-
-@register(TAG)
-def check_memory_layer_has_one_process(app_configs=None, **kwargs):
-    return memory_layer_problems()
-
-
-def redis_problems():
+    It connects exactly as the layer does: a fresh instance of the configured layer class opens each host's
+    connection through its own `connection()` (channels-redis's create_pool, with every option of the host),
+    so "the check passes" means "the layer can talk to Redis".
+    """
     # Only Redis layers have hosts: the in-memory one has nothing to reach.
-    hosts = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {}).get("hosts", [])
-    errors = []
-    for host in hosts:
-        url = host.get("address") if isinstance(host, dict) else host
-        if not isinstance(url, str):
-            continue  # sentinel and (host, port) entries are taken as they are
-        client = redis.Redis.from_url(
-            url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS, socket_timeout=CONNECT_TIMEOUT_SECONDS
+    config = settings.CHANNEL_LAYERS.get(alias, {})
+    if not config.get("CONFIG", {}).get("hosts"):
+        return []
+    failures = async_to_sync(unusable_hosts)(config)
+    return [
+        Error(
+            f"The channel layer cannot reach Redis at {redis_location(url)}: {error}",
+            hint="Start Redis there, correct REDIS_URL, or empty REDIS_URL for the in-memory layer (one process only).",
+            id="channel_layers.E001",
         )
-        try:
-            client.ping()
-        except (redis.RedisError, OSError) as error:
-            errors.append(
-                Error(
-                    f"The channel layer cannot reach Redis at {redis_location(url)}: {error}",
-                    hint="Start Redis there, correct REDIS_URL, or empty REDIS_URL for the in-memory layer "
-                    "(one process only).",
-                    id="channel_layers.E001",
-                )
-            )
-        finally:
-            client.close()
-    return errors
+        for url, error in failures
+    ]
+
+
+async def unusable_hosts(config):
+    """[(address, error)] for each host the layer configured by `config` cannot PING."""
+    layer = import_string(config["BACKEND"])(**config.get("CONFIG", {}))
+    failures = []
+    try:
+        for index, host in enumerate(layer.hosts):
+            address = host.get("address") if isinstance(host, dict) else None
+            try:
+                await asyncio.wait_for(layer.connection(index).ping(), CONNECT_TIMEOUT_SECONDS)
+            except TimeoutError:
+                failures.append((address, f"no answer within {CONNECT_TIMEOUT_SECONDS} s"))
+            except Exception as error:  # noqa: BLE001 (refused, TLS, auth, an option the connection rejects...)
+                failures.append((address, f"{error} ({type(error).__name__})"))
+    finally:
+        await layer.close_pools()
+    return failures
 
 
 def memory_layer_problems():
-    if settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND") not in MEMORY_BACKENDS:
+    if not is_in_memory():
         return []
-    warnings = []
     # uvicorn and gunicorn take their worker count from WEB_CONCURRENCY; deploy/gunicorn.conf.py sets it.
     workers = os.environ.get("WEB_CONCURRENCY", "1").strip()
     if workers.isdigit() and int(workers) > 1:
-        warnings.append(
+        return [
             Warning(
-                f"{workers} server processes (WEB_CONCURRENCY) share no groups: {PER_PROCESS}. A chat message "
-                "reaches only the sockets of the process that received it.",
+                f"{workers} server processes (WEB_CONCURRENCY) share no groups: the in-memory channel layer lives "
+                "inside one process, so group messages never cross processes. A chat message reaches only the "
+                "sockets of the process that received it.",
                 hint="Set REDIS_URL to use channels-redis, or run one server process.",
                 id="channel_layers.W001",
             )
-        )
-    if command() == "runworker":
-        warnings.append(
-            Warning(
-                f"runworker with the in-memory layer receives nothing: {PER_PROCESS}, and the server that sends "
-                "the work is another process.",
-                hint="Set REDIS_URL to use channels-redis.",
-                id="channel_layers.W002",
-            )
-        )
-    return warnings
+        ]
+    return []

@@ -1,16 +1,17 @@
-"""Consumers and a base class shared by every app."""
+"""Base classes for every app's consumers, the consumer of unknown socket paths, and the close codes."""
 
-import json
 import logging
 
 from asgiref.sync import ThreadSensitiveContext
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
-from {{ cookiecutter.project_slug }}.push import topic_group, user_group
+from {{ cookiecutter.project_slug }} import strictjson
 
 NOT_FOUND = 4404  # close code: no socket route matches the path
 UNAUTHORIZED = 4401  # close code: the socket needs a logged-in user (session cookie or ?token=)
+EXPIRED = 4408  # close code: the socket reached its maximum age (before group_expiry): reconnect at once
+BUSY = 4503  # close code: this server process holds its maximum of sync consumers' sockets: retry later
 GONE = 1006  # the code disconnect() gets when the client vanished without a close frame
 
 logger = logging.getLogger(__name__)
@@ -44,11 +45,47 @@ class OwnThreadMixin:
     one shared thread. A sync handler's `self.send()` waits there until the client takes the data, so one
     client that stops reading would stall every new socket of the server. Here it stalls only itself. The
     price is one thread per open socket of this consumer: for many sockets, write an async consumer.
+
+    The ceiling: at most MAX_THREAD_SOCKETS such sockets per server process, counted over every consumer with
+    this mixin (each thread costs about 90 KB resident and a stack of virtual memory; 3,000 of them took 269 MB).
+    A socket over the limit is accepted and closed at once with BUSY (4503): the client may retry later. More
+    sockets need more server processes (WEB_CONCURRENCY) or an async consumer.
     """
 
     async def __call__(self, scope, receive, send):
-        async with ThreadSensitiveContext():
-            await super().__call__(scope, receive, send)
+        if scope["type"] != "websocket":
+            return await super().__call__(scope, receive, send)
+        if thread_sockets.open >= MAX_THREAD_SOCKETS:
+            logger.warning(
+                "%s refused a socket: this process already holds %d sockets of sync consumers (one thread each).",
+                type(self).__name__,
+                thread_sockets.open,
+            )
+            await close_at_handshake(receive, send, BUSY)
+            return
+        thread_sockets.open += 1
+        try:
+            async with ThreadSensitiveContext():
+                await super().__call__(scope, receive, send)
+        finally:
+            thread_sockets.open -= 1
+
+
+MAX_THREAD_SOCKETS = 1000  # per server process: sockets of OwnThreadMixin consumers, one OS thread each
+
+
+class thread_sockets:
+    open = 0  # OwnThreadMixin sockets open in this process now
+
+
+async def close_at_handshake(receive, send, code):
+    """Answer a socket's handshake by accepting it and closing it with `code` at once (a refused handshake
+    would show the client only HTTP 403, without the reason the code gives)."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.close", "code": code})
 
 
 class NotFoundConsumer(AsyncWebsocketConsumer):
@@ -64,6 +101,10 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
 
     The stock class lets a malformed frame kill the connection; here the client learns what was wrong
     and the socket stays open. Subclasses implement receive_json(content) as usual.
+
+    Frames are parsed by strictjson.loads: malformed JSON, nesting deeper than strictjson.MAX_DEPTH, integers
+    of more than 4,300 digits, NaN/Infinity and lone surrogates all get {"error": ...}, on either channel layer.
+    send_json() refuses to send NaN or Infinity (ValueError), which browsers cannot parse.
 
     It also runs disconnect() when a handler fails, typically sending to a client that has just gone
     (uvicorn raises ClientDisconnected): the stock class skips disconnect() then, so the socket's groups
@@ -90,43 +131,18 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = await self.decode_json(text_data)
-        except json.JSONDecodeError as error:
-            await self.send_error(f"Malformed JSON: {error.msg} at position {error.pos}.")
+        except strictjson.InvalidJSON as error:
+            await self.send_error(str(error))
             return
         await self.receive_json(content, **kwargs)
 
+    @classmethod
+    async def decode_json(cls, text_data):
+        return strictjson.loads(text_data)
+
+    @classmethod
+    async def encode_json(cls, content):
+        return strictjson.dumps(content)
+
     async def send_error(self, message):
         await self.send_json({"error": message})
-
-
-class PushConsumer(JsonConsumer):
-    """A socket for logged-in users that receives what push.apush() sends to its topic's groups.
-
-    On connect it joins the user's group for `topic` (so pushes reach every tab of that user) and, with
-    `broadcasts = True`, the topic's group for everyone. Anonymous sockets are closed with UNAUTHORIZED.
-    """
-
-    topic = None
-    broadcasts = False
-    groups_joined = ()
-
-    async def connect(self):
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            # Accept first: a close code is only readable by the client after the handshake.
-            await self.accept()
-            await self.close(code=UNAUTHORIZED)
-            return
-        self.groups_joined = [user_group(self.topic, user)]
-        if self.broadcasts:
-            self.groups_joined.append(topic_group(self.topic))
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-        await self.accept()
-
-    async def disconnect(self, code):
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
-
-    async def push_message(self, event):
-        await self.send_json(event["payload"])

@@ -1,22 +1,21 @@
 """Push JSON to every socket a user has open, from anywhere in the project.
 
-A socket that wants pushes joins `user_group(topic, user)` (see PushConsumer in consumers.py); code that
-pushes sends one `push.message` event to that group. One user with three tabs gets it in all three.
-Topics keep features apart: a notification does not land on a task-progress socket.
+A socket that wants pushes is a PushConsumer: it joins `user_group(topic, user)`. Code that pushes sends one
+`push.message` event to that group with push() or apush(). One user with three tabs gets it in all three. Topics
+keep features apart: a notification does not land on a task-progress socket.
 
 With the in-memory channel layer only code running inside the server process reaches its sockets; with
 Redis any process does (a shell, a management command, a worker).
 """
 
-import hashlib
 import json
-import re
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-# Channels accepts group names of ASCII letters, digits, `.`, `_` and `-` shorter than 100 characters.
-SAFE_PART = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+from {{ cookiecutter.project_slug }}.consumers import UNAUTHORIZED, JsonConsumer
+from {{ cookiecutter.project_slug }}.groups import group_name
+
 PUSH_EVENT = "push.message"
 
 
@@ -25,23 +24,12 @@ def user_group(topic, user_or_id):
     user_id = getattr(user_or_id, "pk", user_or_id)
     if user_id is None:
         raise ValueError("Cannot push to a user that has no primary key (anonymous or not saved).")
-    return f"{check_topic(topic)}.user.{safe_part(str(user_id))}"
+    return group_name(topic, "user", user_id)
 
 
 def topic_group(topic):
     """The group every socket of a topic joins, for broadcasts."""
-    return f"{check_topic(topic)}.all"
-
-
-def check_topic(topic):
-    if not SAFE_PART.match(topic):
-        raise ValueError(f"A topic is 1-40 ASCII letters, digits, '_' or '-': {topic!r}.")
-    return topic
-
-
-def safe_part(value):
-    """Primary keys may hold anything (a custom user model's string key): hash the ones unfit for a name."""
-    return value if SAFE_PART.match(value) else "h" + hashlib.sha256(value.encode()).hexdigest()[:32]
+    return group_name(topic, "all")
 
 
 async def apush(group, payload):
@@ -57,3 +45,36 @@ async def apush(group, payload):
 def push(group, payload):
     """Synchronous apush(), for views, management commands and the shell (not for async code: await apush)."""
     async_to_sync(apush)(group, payload)
+
+
+class PushConsumer(JsonConsumer):
+    """A socket for logged-in users that receives what apush() and push() send to its topic's groups.
+
+    On connect it joins the user's group for `topic` (so pushes reach every tab of that user) and, with
+    `broadcasts = True`, the topic's group for everyone. Anonymous sockets are closed with UNAUTHORIZED.
+    """
+
+    topic = None
+    broadcasts = False
+    groups_joined = ()
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            # Accept first: a close code is only readable by the client after the handshake.
+            await self.accept()
+            await self.close(code=UNAUTHORIZED)
+            return
+        self.groups_joined = [user_group(self.topic, user)]
+        if self.broadcasts:
+            self.groups_joined.append(topic_group(self.topic))
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def push_message(self, event):
+        await self.send_json(event["payload"])

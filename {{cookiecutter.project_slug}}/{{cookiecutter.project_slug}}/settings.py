@@ -9,26 +9,20 @@ import socket
 import sys
 from pathlib import Path
 
+from django.utils.crypto import salted_hmac
 from dotenv import load_dotenv
+
+# Parse each variable; a malformed value stops the process with one sentence naming it (environment.py).
+from {{ cookiecutter.project_slug }}.environment import env_bool, env_choice, env_int, env_list, env_redis_urls
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ENV_FILE = BASE_DIR / ".env"
 load_dotenv(ENV_FILE)
 
 
-def env_list(name, default=""):
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-def env_bool(name, default):
-    return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
-
-
-# Redis connections read without a timeout. channels-redis's blocking wait (BZPOPMIN) returns every 5 s by
-# itself, so a read timeout only does harm: redis-py 8's default (5 s) kills idle sockets, and any timeout
-# makes redis-py wrap writes in asyncio.wait_for, which on Python 3.11 can swallow a cancellation, leaving a
-# closed socket's receive loop running forever (the server then never finishes shutting down).
-# TCP keepalive still notices a Redis that vanished without closing the connection.
+# Redis reads have no timeout: channels-redis's blocking wait returns every 5 s by itself, and a timeout makes
+# redis-py wrap writes in asyncio.wait_for, which on Python 3.11 can swallow the cancellation of a closed socket's
+# receive (the server then never stops). TCP keepalive still notices a Redis that vanished.
 REDIS_KEEPALIVE = {
     getattr(socket, name): seconds
     for name, seconds in [("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3)]
@@ -36,27 +30,51 @@ REDIS_KEEPALIVE = {
 }
 
 
-def channel_layers_for(redis_urls):
-    """No URL: one process keeps groups in memory. One or more URLs: channels-redis (several = sharded)."""
-    if not redis_urls:
-        return {"default": {"BACKEND": "{{ cookiecutter.project_slug }}.memory_layer.InMemoryChannelLayer"}}
+def redis_host(url):
+    """One entry of the Redis layer's `hosts`: the connection options for `url` (redis://, rediss:// or unix://)."""
     import redis  # here, so a project on the in-memory layer never imports it
 
-    hosts = [
-        {
-            "address": url,
-            "socket_timeout": None,
-            "socket_keepalive": True,
-            "socket_keepalive_options": REDIS_KEEPALIVE,
-            # A pooled connection that Redis has closed (restart, failover) is retried once on a fresh
-            # connection, rather than failing the socket that happened to pick it.
-            "retry_on_error": [redis.ConnectionError],
+    host = {
+        "address": url,
+        "socket_timeout": None,
+        # A pooled connection that Redis has closed (restart, failover) is retried once on a fresh
+        # connection, rather than failing the socket that happened to pick it.
+        "retry_on_error": [redis.ConnectionError],
+    }
+    # TCP only: redis-py refuses keepalive options on unix:// sockets. TLS options of rediss:// (ssl_ca_certs,
+    # ssl_cert_reqs, ssl_certfile, ssl_keyfile) go in the URL's query string.
+    if not url.startswith("unix:"):
+        host.update(socket_keepalive=True, socket_keepalive_options=REDIS_KEEPALIVE)
+    return host
+
+
+def channel_layers_for(redis_urls, prefix=None):
+    """CHANNEL_LAYERS for a list of Redis URLs. No URL: one process keeps groups in memory. One or more URLs:
+    channels-redis (several = sharded), every key it writes starting with `prefix` (default CHANNEL_LAYER_PREFIX).
+    """
+    if not redis_urls:
+        return {"default": {"BACKEND": "{{ cookiecutter.project_slug }}.layers.memory.FanOutInMemoryChannelLayer"}}
+    hosts = [redis_host(url) for url in redis_urls]
+    # channels-redis's RedisChannelLayer, patched (layers/redis.py).
+    backend = "{{ cookiecutter.project_slug }}.layers.redis.SingleReaderRedisChannelLayer"
+    return {"default": {"BACKEND": backend, "CONFIG": {"hosts": hosts, "prefix": prefix or CHANNEL_LAYER_PREFIX}}}
+
+
+def caches_for(redis_urls, prefix=None):
+    """CACHES for a list of Redis URLs: Django's Redis cache on the first URL, shared by every process (login
+    rate limits, socket-token logouts need that), or one process's memory without a URL. Keys start with
+    `prefix` (default CHANNEL_LAYER_PREFIX), so projects sharing a Redis keep apart here too."""
+    if not redis_urls:
+        backend = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else:
+        # Short timeouts: a login page waits at most this long for a Redis that is gone, then goes on without it.
+        options = {"socket_connect_timeout": 2, "socket_timeout": 2}
+        backend = {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_urls[0],
+            "OPTIONS": options,
         }
-        for url in redis_urls
-    ]
-    # channels-redis's RedisChannelLayer with a pool that waits for a free connection (redis_layer.py).
-    backend = "{{ cookiecutter.project_slug }}.redis_layer.RedisChannelLayer"
-    return {"default": {"BACKEND": backend, "CONFIG": {"hosts": hosts}}}
+    return {"default": {**backend, "KEY_PREFIX": prefix or CHANNEL_LAYER_PREFIX}}
 
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -87,9 +105,10 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
-    # Before channels, so the project's runworker (refusing the in-memory layer) replaces channels' own.
+    # Before staticfiles and channels, so the project's runserver (warning that it serves no sockets) and
+    # runworker (refusing the in-memory layer) replace theirs.
     "{{ cookiecutter.project_slug }}",
+    "django.contrib.staticfiles",
     "channels",
     *PROJECT_APPS,
 ]
@@ -106,7 +125,16 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "{{ cookiecutter.project_slug }}.urls"
 ASGI_APPLICATION = "{{ cookiecutter.project_slug }}.asgi.application"
-CHANNEL_LAYERS = channel_layers_for(env_list("REDIS_URL"))
+# Every Redis key the channel layer writes (groups, worker and socket channels) starts with this, so projects
+# sharing one Redis, or one project's staging and production, never reach each other's sockets. Derived from
+# the secret key (unique per bake and per deployment); set it to choose one, the same in every process.
+CHANNEL_LAYER_PREFIX = os.environ.get("CHANNEL_LAYER_PREFIX") or (
+    "{{ cookiecutter.project_slug }}." + salted_hmac("channel-layer-prefix", "", secret=SECRET_KEY).hexdigest()[:16]
+)
+CHANNEL_LAYERS = channel_layers_for(env_redis_urls("REDIS_URL"))
+# Server processes: uvicorn and gunicorn read it, checks.py warns about it; parsed here so a typo is one line.
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 1, minimum=1)
+CACHES = caches_for(env_redis_urls("REDIS_URL"))
 
 TEMPLATES = [
     {
@@ -118,6 +146,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # project_name, project_pages (the navigation), development (DEBUG)
+                "{{ cookiecutter.project_slug }}.context_processors.project",
             ],
         },
     },
@@ -145,6 +175,13 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Every login (pages, admin, /api/ws-token/) goes through this backend: ModelBackend with the login rate limits
+# of ratelimit.py, failed logins counted per client address and per username in each window.
+AUTHENTICATION_BACKENDS = ["{{ cookiecutter.project_slug }}.ratelimit.RateLimitedModelBackend"]
+LOGIN_FAILURES_PER_ADDRESS = 30
+LOGIN_FAILURES_PER_USERNAME = 10
+LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
@@ -152,6 +189,11 @@ STATIC_URL = "static/"
 # collectstatic copies here; in production nginx serves this folder (deploy/nginx.conf), no Python involved.
 STATIC_ROOT = BASE_DIR / "staticfiles"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Origins other than the site's own (scheme, host and port) allowed to POST forms and to open sockets, e.g.
+# https://app.example.com or http://127.0.0.1:5173; the site's own origin needs none.
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+# Debug pages and error reports mask the user and password of every URL they show (REDIS_URL...).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "{{ cookiecutter.project_slug }}.privacy.CredentialMaskingExceptionReporterFilter"
 
 if not DEBUG:
     # Production: nginx terminates HTTPS and says so in X-Forwarded-Proto (deploy/nginx.conf always sets it).
@@ -159,15 +201,14 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", "true")
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     # Start low: browsers remember HSTS for this many seconds. Raise it (e.g. 31536000) once HTTPS works.
-    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "60"))
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 60)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", "true")
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", "true")
-    # Origins allowed to POST forms from another host, e.g. https://example.com (same-host needs none).
-    CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
     # Without DEBUG, Django's default logging only mails errors: print them for journald / docker logs.
+    LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
     LOGGING = {
         "version": 1,
         "disable_existing_loggers": False,
         "handlers": {"console": {"class": "logging.StreamHandler"}},
-        "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+        "root": {"handlers": ["console"], "level": env_choice("DJANGO_LOG_LEVEL", "INFO", LOG_LEVELS)},
     }

@@ -1,15 +1,29 @@
 """Pages: the home page, the admin, login, the socket-token API, and each project app's urls.py under /<app>/."""
 
+from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.module_loading import module_has_submodule
 
-from {{ cookiecutter.project_slug }}.project_apps import app_modules
+from {{ cookiecutter.project_slug }}.ratelimit import LoginForm
 from {{ cookiecutter.project_slug }}.views import home, ws_token
 
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
+    # Django's login view with the form that says when a rate-limited login may be tried again (ratelimit.py).
+    path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/ws-token/", ws_token, name="ws-token"),
-    *(path(f"{app}/", include(module)) for app, module in app_modules("urls")),
+    # For pages that link no icon (the admin's): browsers ask for /favicon.ico.
+    path("favicon.ico", lambda request: redirect(static("site/favicon.svg"))),
+    *(
+        path(f"{config.label}/", include(f"{config.name}.urls"))
+        for config in map(apps.get_app_config, settings.PROJECT_APPS)
+        if module_has_submodule(config.module, "urls")
+    ),
 ]

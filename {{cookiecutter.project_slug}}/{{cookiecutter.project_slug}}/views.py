@@ -1,5 +1,3 @@
-import json
-
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -9,7 +7,10 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from {{ cookiecutter.project_slug }}.tokens import MAX_AGE_SECONDS, make_token
+from {{ cookiecutter.project_slug }} import strictjson
+from {{ cookiecutter.project_slug }}.logins import session_id
+from {{ cookiecutter.project_slug }}.ratelimit import retry_after, wait_message
+from {{ cookiecutter.project_slug }}.tokens import MAX_AGE_SECONDS, clean_socket_path, make_token
 
 
 def home(request):
@@ -28,26 +29,41 @@ def home(request):
 @csrf_exempt  # scripts have no CSRF cookie; another site's page cannot read the JSON answer anyway
 @require_POST
 def ws_token(request):
-    """A short-lived token for `?token=` on socket URLs, for clients that cannot send the session cookie.
+    """A short-lived token for `?token=` on the socket URLs under `path`, for clients that cannot send the session
+    cookie (tokens.py says when it is refused).
 
-    Send username and password (form-encoded or JSON), or nothing while logged in with a session.
+    Send `path` (e.g. "/ws/notifications/", or a prefix ending with "/") and username and password, form-encoded
+    or as JSON, or `path` alone while logged in with a session (the token then ends with that session's logout).
+    Answers 200 {"token", "expires_in", "path"}; 400 for a malformed body or path; 401 for wrong credentials;
+    429 with Retry-After (seconds) while the login rate limits (ratelimit.py) hold this client or username back.
     """
     if request.content_type == "application/json":
         try:
-            credentials = json.loads(request.body or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return JsonResponse({"error": "The body is not valid JSON."}, status=400)
+            credentials = strictjson.loads(request.body or b"{}")
+        except strictjson.InvalidJSON as error:
+            return JsonResponse({"error": f"The body is not valid JSON: {error}"}, status=400)
         if not isinstance(credentials, dict):
             return JsonResponse({"error": 'Send {"username": ..., "password": ...}.'}, status=400)
     else:
         credentials = request.POST
+    try:
+        path = clean_socket_path(credentials.get("path"))
+    except ValueError as error:
+        return JsonResponse({"error": str(error)}, status=400)
     username, password = credentials.get("username"), credentials.get("password")
+    login_session = None
     if isinstance(username, str) and isinstance(password, str) and username and password:
+        wait = retry_after(request, username)
+        if wait:
+            response = JsonResponse({"error": wait_message(wait)}, status=429)
+            response["Retry-After"] = str(wait)
+            return response
         user = authenticate(request, username=username, password=password)
         if user is None:
             return JsonResponse({"error": "Wrong username or password."}, status=401)
     elif request.user.is_authenticated:
-        user = request.user
+        user, login_session = request.user, session_id(request.session.session_key)
     else:
         return JsonResponse({"error": "Send username and password, or log in first."}, status=401)
-    return JsonResponse({"token": make_token(user), "expires_in": MAX_AGE_SECONDS})
+    token = make_token(user, path, session_id=login_session)
+    return JsonResponse({"token": token, "expires_in": MAX_AGE_SECONDS, "path": path})

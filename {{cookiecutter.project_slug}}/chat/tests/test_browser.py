@@ -18,7 +18,7 @@ def say(page, text):
     page.press("#message", "Enter")
 
 
-def test_two_pages_in_a_room_see_each_other_and_another_room_does_not(new_page):
+def test_two_pages_in_a_room_see_each_other_and_another_room_does_not(new_page, screenshot):
     room, other_room = f"lobby-{uuid.uuid4().hex[:8]}", f"kitchen-{uuid.uuid4().hex[:8]}"
     alice, bob, carol = open_room(new_page, room), open_room(new_page, room), open_room(new_page, other_room)
 
@@ -31,6 +31,7 @@ def test_two_pages_in_a_room_see_each_other_and_another_room_does_not(new_page):
     # Carol's own message arrives, and nothing from the other room came before it.
     expect(carol.locator("#log div")).to_have_text(["anonymous: anyone here?"])
     expect(alice.locator("#log div")).to_have_count(2)
+    screenshot(alice, "chat-room")
 
 
 def test_a_page_reconnects_after_the_server_is_killed_and_restarted(crashable_server):

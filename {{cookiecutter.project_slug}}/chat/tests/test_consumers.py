@@ -72,8 +72,8 @@ async def test_a_message_sent_from_another_process_reaches_the_room(connect, red
     socket = await connect("/ws/chat/lobby/")
     code = (
         "from asgiref.sync import async_to_sync; from channels.layers import get_channel_layer; "
-        "from chat.groups import room_group_name; async_to_sync(get_channel_layer().group_send)("
-        "room_group_name('lobby'), {'type': 'chat.message', 'message': 'from a shell', 'user': 'ops'})"
+        "from chat.consumers import room_group; async_to_sync(get_channel_layer().group_send)("
+        "room_group('lobby'), {'type': 'chat.message', 'message': 'from a shell', 'user': 'ops'})"
     )
     env = {**os.environ, "REDIS_URL": redis_url}
     shell = await asyncio.create_subprocess_exec(

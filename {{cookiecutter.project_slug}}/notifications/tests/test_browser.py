@@ -39,13 +39,14 @@ def test_a_notification_reaches_every_tab_of_the_user_and_nobody_else(open_notif
     expect(bob.locator("#log div")).to_have_count(0)
 
 
-def test_staff_broadcasts_reach_everyone(open_notifications):
+def test_staff_broadcasts_reach_everyone(open_notifications, screenshot):
     boss, bob = open_notifications("boss", is_staff=True), open_notifications("bob")
     expect(bob.locator("text=Broadcast")).to_have_count(0)
     boss.fill("#message", "all hands")
     boss.click("text=Broadcast")
     for page in (boss, bob):
         expect(page.locator("#log div")).to_have_text(["boss: all hands"])
+    screenshot(boss, "notifications")
 
 
 def test_a_logged_in_page_outlives_a_server_crash_and_the_database_stays_whole(

@@ -55,7 +55,7 @@ async def test_frames_from_the_client_get_an_error_and_the_socket_stays_open(con
 
 async def test_a_token_in_the_url_logs_a_script_in(connect, make_user):
     alice = await make_user("alice")
-    token = await sync_to_async(make_token)(alice)
+    token = await sync_to_async(make_token)(alice, "/ws/notifications/")
     socket = await connect(f"/ws/notifications/?token={token}")
     await anotify_user(alice, {"message": "to the script"})
     assert await socket.receive_json_from() == {"message": "to the script"}

@@ -2,13 +2,13 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 from channels.testing import ApplicationCommunicator
 from django.core import checks
 
+from {{ cookiecutter.project_slug }} import health
 from {{ cookiecutter.project_slug }}.asgi import application
 from {{ cookiecutter.project_slug }}.checks import TAG, memory_layer_problems, redis_location, redis_problems
 from {{ cookiecutter.project_slug }}.settings import channel_layers_for
@@ -63,11 +63,18 @@ def test_redis_location_hides_credentials(url, location):
     assert redis_location(url) == location
 
 
-def test_manage_py_check_names_the_unreachable_host(closed_port):
-    result = manage("check", REDIS_URL=f"redis://127.0.0.1:{closed_port}/0")
+def test_manage_py_check_deploy_names_the_unreachable_host(closed_port):
+    result = manage("check", "--deploy", REDIS_URL=f"redis://127.0.0.1:{closed_port}/0")
     assert result.returncode == 1
     assert f"channel_layers.E001) The channel layer cannot reach Redis at 127.0.0.1:{closed_port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_plain_manage_py_check_does_not_connect_to_redis(closed_port):
+    # Reaching Redis is I/O: like Django's database checks it runs only when asked (--deploy).
+    result = manage("check", REDIS_URL=f"redis://127.0.0.1:{closed_port}/0")
+    assert result.returncode == 0, result.stderr
+    assert "channel_layers.E001" not in result.stdout + result.stderr
 
 
 def test_commands_that_do_not_use_the_layer_work_without_redis(closed_port):
@@ -75,14 +82,22 @@ def test_commands_that_do_not_use_the_layer_work_without_redis(closed_port):
     assert result.returncode == 0, result.stderr
 
 
-async def test_server_start_fails_with_the_same_message(settings, closed_port):
+async def test_server_starts_without_redis_and_reports_it(settings, closed_port, caplog):
+    # A Redis that is away degrades the server (pages served, not ready), never stops it: health.py.
     settings.CHANNEL_LAYERS = channel_layers_for([f"redis://127.0.0.1:{closed_port}/0"])
     communicator = ApplicationCommunicator(application, {"type": "lifespan", "asgi": {"version": "3.0"}})
-    await communicator.send_input({"type": "lifespan.startup"})
-    reply = await communicator.receive_output(timeout=10)
-    assert reply["type"] == "lifespan.startup.failed"
-    assert f"Redis at 127.0.0.1:{closed_port}" in reply["message"]
-    await communicator.wait()
+    try:
+        await communicator.send_input({"type": "lifespan.startup"})
+        assert (await communicator.receive_output(timeout=10))["type"] == "lifespan.startup.complete"
+        assert not health.is_ready()
+        assert f"Redis at 127.0.0.1:{closed_port}" in health.unready_reasons()[health.CHANNEL_LAYER]
+        assert f"Not ready: (channel_layers.E001) The channel layer cannot reach Redis at 127.0.0.1:{closed_port}" in (
+            caplog.text
+        )
+        await communicator.send_input({"type": "lifespan.shutdown"})
+        assert (await communicator.receive_output(timeout=10))["type"] == "lifespan.shutdown.complete"
+    finally:
+        health.report(health.CHANNEL_LAYER, None)
 
 
 def test_in_memory_layer_with_several_server_processes_warns(settings, monkeypatch):
@@ -94,36 +109,18 @@ def test_in_memory_layer_with_several_server_processes_warns(settings, monkeypat
     assert memory_layer_problems() == []
 
 
-def test_in_memory_layer_with_runworker_warns(settings, monkeypatch):
-    settings.CHANNEL_LAYERS = channel_layers_for([])
-    monkeypatch.setattr(sys, "argv", ["manage.py", "runworker", "tasks"])
+def test_checks_probe_redis_only_when_deployment_checks_are_asked_for(settings, closed_port, monkeypatch):
+    settings.CHANNEL_LAYERS = channel_layers_for([f"redis://127.0.0.1:{closed_port}/0"])
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
-    assert [problem.id for problem in checks.run_checks(tags=[TAG])] == ["channel_layers.W002"]
+    # What the command line says makes no difference.
+    for argv in [["manage.py", "check"], ["manage.py", "runworker", "tasks"], ["uvicorn"]]:
+        monkeypatch.setattr(sys, "argv", argv)
+        assert checks.run_checks(tags=[TAG]) == []
+        assert [e.id for e in checks.run_checks(tags=[TAG], include_deployment_checks=True)] == ["channel_layers.E001"]
 
 
 @pytest.mark.redis
-def test_redis_layer_with_several_processes_and_runworker_is_fine(settings, monkeypatch, redis_url):
+def test_redis_layer_with_several_processes_is_fine(settings, monkeypatch, redis_url):
     settings.CHANNEL_LAYERS = channel_layers_for([redis_url])
     monkeypatch.setenv("WEB_CONCURRENCY", "4")
-    monkeypatch.setattr(sys, "argv", ["manage.py", "runworker", "tasks"])
-    assert checks.run_checks(tags=[TAG]) == []
-
-
-def test_runworker_on_the_in_memory_layer_prints_the_warning():
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "runworker", "tasks"],
-        cwd=PROJECT_DIR,
-        env={**os.environ, "REDIS_URL": ""},
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    # runworker never ends by itself: stop it once it has had time to print its checks.
-    timer = threading.Timer(15, worker.terminate)
-    timer.start()
-    try:
-        lines = iter(worker.stderr.readline, "")
-        assert any("channel_layers.W002" in line for line in lines)
-    finally:
-        timer.cancel()
-        worker.terminate()
-        worker.wait()
+    assert checks.run_checks(tags=[TAG], include_deployment_checks=True) == []

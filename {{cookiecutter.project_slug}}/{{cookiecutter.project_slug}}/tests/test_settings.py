@@ -11,12 +11,12 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def test_no_redis_url_means_in_memory_layer():
-    assert channel_layers_for([])["default"]["BACKEND"] == "{{ cookiecutter.project_slug }}.memory_layer.InMemoryChannelLayer"
+    assert channel_layers_for([])["default"]["BACKEND"] == "{{ cookiecutter.project_slug }}.layers.memory.FanOutInMemoryChannelLayer"
 
 
 def test_one_redis_url_means_redis_layer():
     layer = channel_layers_for(["redis://127.0.0.1:6379/0"])["default"]
-    assert layer["BACKEND"] == "{{ cookiecutter.project_slug }}.redis_layer.RedisChannelLayer"
+    assert layer["BACKEND"] == "{{ cookiecutter.project_slug }}.layers.redis.SingleReaderRedisChannelLayer"
     [host] = layer["CONFIG"]["hosts"]
     assert host["address"] == "redis://127.0.0.1:6379/0"
     assert redis.ConnectionError in host["retry_on_error"]
@@ -29,7 +29,7 @@ def test_several_redis_urls_are_sharded_hosts():
 
 def test_redis_reads_have_no_timeout_and_use_keepalive():
     # A read timeout kills idle sockets (redis-py 8 defaults to 5 s, as long as channels-redis's blocking
-    # wait) and, on Python 3.11, can lose a cancellation (see test_redis_layer.py).
+    # wait) and, on Python 3.11, can lose a cancellation (see test_layers_redis.py).
     layer = channel_layers_for(["redis://127.0.0.1:6379/0"])["default"]
     assert all(host["socket_timeout"] is None and host["socket_keepalive"] for host in layer["CONFIG"]["hosts"])
 

@@ -7,7 +7,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.testing import WebsocketCommunicator
 
 from {{ cookiecutter.project_slug }} import tokens
-from {{ cookiecutter.project_slug }}.token_auth import RedactTokens, TokenAuthMiddleware
+from {{ cookiecutter.project_slug }}.middleware import LOGGERS_WITH_URLS, RedactTokens, TokenAuthMiddleware
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,7 +28,7 @@ async def who_am_i(query_string):
 
 
 async def token_for(user):
-    return await sync_to_async(tokens.make_token)(user)
+    return await sync_to_async(tokens.make_token)(user, "/ws/")
 
 
 async def test_a_valid_token_logs_the_socket_in(make_user):
@@ -72,35 +72,41 @@ async def test_a_password_change_or_deactivation_kills_the_token(make_user):
 
 def test_token_endpoint_with_form_credentials(client, django_user_model):
     django_user_model.objects.create_user("alice", password="pw-alice-123")
-    response = client.post("/api/ws-token/", {"username": "alice", "password": "pw-alice-123"})
+    response = client.post(
+        "/api/ws-token/", {"username": "alice", "password": "pw-alice-123", "path": "/ws/notifications/"}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["expires_in"] == tokens.MAX_AGE_SECONDS
-    assert tokens.user_for_token_sync(body["token"]).get_username() == "alice"
+    assert tokens.user_for_token_sync(body["token"], "/ws/notifications/").get_username() == "alice"
 
 
 def test_token_endpoint_with_json_credentials(client, django_user_model):
     django_user_model.objects.create_user("alice", password="pw-alice-123")
-    body = json.dumps({"username": "alice", "password": "pw-alice-123"})
+    body = json.dumps({"username": "alice", "password": "pw-alice-123", "path": "/ws/notifications/"})
     response = client.post("/api/ws-token/", body, content_type="application/json")
     assert response.status_code == 200 and response.json()["token"]
 
 
 def test_token_endpoint_with_a_session(client, django_user_model):
     client.force_login(django_user_model.objects.create_user("alice"))
-    response = client.post("/api/ws-token/")
-    assert tokens.user_for_token_sync(response.json()["token"]).get_username() == "alice"
+    response = client.post("/api/ws-token/", {"path": "/ws/notifications/"})
+    assert tokens.user_for_token_sync(response.json()["token"], "/ws/notifications/").get_username() == "alice"
 
 
 @pytest.mark.parametrize(
     ("data", "content_type", "status"),
     [
-        ({"username": "alice", "password": "wrong"}, None, 401),
-        ({"username": "nobody", "password": "pw-alice-123"}, None, 401),
-        ({}, None, 401),
+        ({"username": "alice", "password": "wrong", "path": "/ws/"}, None, 401),
+        ({"username": "nobody", "password": "pw-alice-123", "path": "/ws/"}, None, 401),
+        ({"path": "/ws/"}, None, 401),
+        ({"username": "alice", "password": "pw-alice-123"}, None, 400),  # which socket is it for?
+        ({"username": "alice", "password": "pw-alice-123", "path": "ws/x"}, None, 400),
+        ({"username": "alice", "password": "pw-alice-123", "path": "/ws/../x/"}, None, 400),
         ('{"username": "alice", "password": 1', "application/json", 400),
         ('["alice"]', "application/json", 400),
-        ('{"username": ["alice"], "password": {}}', "application/json", 401),
+        ('{"username": ["alice"], "password": {}, "path": "/ws/"}', "application/json", 401),
+        ('{"username": "alice", "password": "pw-alice-123", "path": 7}', "application/json", 400),
     ],
 )
 def test_token_endpoint_refuses_bad_requests_with_json(client, django_user_model, data, content_type, status):
@@ -121,3 +127,12 @@ def test_server_logs_show_socket_urls_without_tokens():
     RedactTokens().filter(record)
     assert "SECRET" not in record.getMessage()
     assert "/ws/notifications/?a=1&token=[redacted]&b=2" in record.getMessage()
+
+
+def test_the_project_app_puts_the_filter_on_the_server_logger_once():
+    from django.apps import apps
+
+    apps.get_app_config("{{ cookiecutter.project_slug }}").ready()  # a second ready() adds no second filter
+    for name in LOGGERS_WITH_URLS:
+        server_filters = logging.getLogger(name).filters
+        assert [type(f) for f in server_filters if isinstance(f, RedactTokens)] == [RedactTokens], name

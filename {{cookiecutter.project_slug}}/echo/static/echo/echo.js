@@ -1,7 +1,7 @@
-// Opens the chosen echo socket and shows what comes back.
+// Opens the chosen echo socket (site.connect, site/socket.js) and shows what goes out, what comes back,
+// and each time the socket connects or closes.
 (function () {
   const log = document.getElementById("log");
-  const status = document.getElementById("status");
   const select = document.getElementById("socket");
   const input = document.getElementById("message");
   let socket = null;
@@ -16,23 +16,18 @@
 
   function open() {
     if (socket) socket.close();
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + select.value);
-    status.textContent = "connecting…";
-    status.className = "status";
-    socket.onopen = () => { status.textContent = "connected"; status.className = "status connected"; };
-    socket.onmessage = (event) => show("← " + event.data);
-    socket.onclose = (event) => {
-      status.textContent = "closed (" + event.code + ")";
-      status.className = "status";
-    };
+    const path = select.value;
+    socket = site.connect(path, {
+      open: () => show("connected to " + path, "event"),
+      message: (event) => show("← " + event.data),
+      close: (event) => show("disconnected from " + path + " (code " + event.code + ")", "event"),
+    });
   }
 
   select.addEventListener("change", open);
   document.getElementById("send").addEventListener("submit", (event) => {
     event.preventDefault();
-    if (!socket || socket.readyState !== WebSocket.OPEN || !input.value) return;
-    socket.send(input.value);
+    if (!input.value || !socket.send(input.value)) return;
     show("→ " + input.value);
     input.value = "";
   });

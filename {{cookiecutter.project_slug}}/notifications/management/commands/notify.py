@@ -1,9 +1,10 @@
-from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from notifications.api import broadcast, notify_user
+from {{ cookiecutter.project_slug }}.layers import is_in_memory
+
+from ...api import broadcast, notify_user
 
 IN_MEMORY_EXPLAINED = (
     "The channel layer is in-memory: it lives inside the server process, and this command runs in another "
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("message", help="the text to show")
 
     def handle(self, *args, user, all, message, **options):
-        if isinstance(get_channel_layer(), InMemoryChannelLayer):
+        if is_in_memory():
             raise CommandError(IN_MEMORY_EXPLAINED)
         if not message.strip():
             raise CommandError("The message is empty.")

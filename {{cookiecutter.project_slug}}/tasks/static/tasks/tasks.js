@@ -1,14 +1,8 @@
 // Starts tasks over /ws/tasks/ and shows the progress the worker pushes: one line per task, updated
-// in place. Reconnects with backoff when the socket drops; tasks keep running in the worker meanwhile.
+// in place. site.connect (site/socket.js) shows the socket's state and reconnects when it drops; tasks keep
+// running in the worker meanwhile.
 (function () {
   const log = document.getElementById("log");
-  const status = document.getElementById("status");
-  const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-  const url = scheme + location.host + "/ws/tasks/";
-  const UNAUTHORIZED = 4401;
-  const MAX_DELAY_MS = 10000;
-  let socket = null;
-  let attempt = 0;
 
   function line(id) {
     let row = document.querySelector('[data-task="' + id + '"]');
@@ -38,35 +32,12 @@
       (update.status === "failed" ? ": " + update.error : " (step " + bar.value + "/" + update.steps + ")");
   }
 
-  function setStatus(text, connected) {
-    status.textContent = text;
-    status.className = connected ? "status connected" : "status";
-  }
-
-  function connect() {
-    socket = new WebSocket(url);
-    socket.onopen = () => {
-      attempt = 0;
-      setStatus("connected", true);
-    };
-    socket.onmessage = (event) => show(JSON.parse(event.data));
-    socket.onclose = (event) => {
-      if (event.code === UNAUTHORIZED) {
-        setStatus("not logged in: log in and reload the page", false);
-        return;
-      }
-      const delay = Math.min(MAX_DELAY_MS, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
-      attempt += 1;
-      setStatus("disconnected (code " + event.code + "), retrying in " + (delay / 1000).toFixed(1) + " s", false);
-      setTimeout(connect, delay);
-    };
-  }
+  const socket = site.connect("/ws/tasks/", { message: (event) => show(JSON.parse(event.data)) });
 
   function start(options) {
-    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ start: options }));
+    socket.send(JSON.stringify({ start: options }));
   }
 
   document.getElementById("start").addEventListener("click", () => start({ steps: 5 }));
   document.getElementById("start-failing").addEventListener("click", () => start({ steps: 5, fail_at: 3 }));
-  connect();
 })();

@@ -4,7 +4,6 @@ The new app gets routing.py (one socket route), consumers.py (a consumer to fill
 and its line in settings.PROJECT_APPS, which wires its routes into the root router.
 """
 
-import json
 import re
 import sys
 from contextlib import chdir
@@ -13,6 +12,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import CommandError
 from django.core.management.commands.startapp import Command as StartAppCommand
+
+from {{ cookiecutter.project_slug }}.server import sync_reload_dirs
 
 APP_TEMPLATE = Path(__file__).resolve().parents[2] / "app_template"
 PROJECT_APPS_LIST = re.compile(r"^PROJECT_APPS = \[\n(?P<body>(?:    .*\n)*?)\]", re.MULTILINE)
@@ -31,33 +32,6 @@ def add_to_project_apps(settings_text, app):
     lines.insert(at, f'    "{app}",\n')
     start, end = found.span("body")
     return settings_text[:start] + "".join(lines) + settings_text[end:]
-
-
-def watch_in_reload_configs(base_dir, app):
-    """Add `--reload-dir app` to the uvicorn reload configurations (PyCharm, VS Code) that exist.
-
-    uvicorn watches only the folders it is given (see README: reload); without this, edits to the new app
-    would not reload the server. Returns the files changed.
-    """
-    changed = []
-    pycharm = base_dir / ".run" / "uvicorn_reload.run.xml"
-    if pycharm.exists():
-        text = pycharm.read_text()
-        dirs = re.findall(r"--reload-dir \S+", text)
-        if dirs:
-            pycharm.write_text(text.replace(dirs[-1], f"{dirs[-1]} --reload-dir {app}", 1))
-            changed.append(pycharm)
-    vscode = base_dir / ".vscode" / "launch.json"
-    if vscode.exists():
-        launch = json.loads(vscode.read_text())
-        for configuration in launch["configurations"]:
-            args = configuration.get("args", [])
-            if "--reload-dir" in args:
-                at = len(args) - args[::-1].index("--reload-dir") + 1
-                configuration["args"] = [*args[:at], "--reload-dir", app, *args[at:]]
-        vscode.write_text(json.dumps(launch, indent=2) + "\n")
-        changed.append(vscode)
-    return changed
 
 
 class Command(StartAppCommand):
@@ -86,7 +60,8 @@ class Command(StartAppCommand):
             )
             return
         settings_file.write_text(text)
-        changed = watch_in_reload_configs(settings.BASE_DIR, name)
+        # uvicorn watches only the folders it is given: the IDE configurations follow PROJECT_APPS.
+        changed = sync_reload_dirs(settings.BASE_DIR, [self.project_package(), *settings.PROJECT_APPS, name])
         watched = [str(path.relative_to(settings.BASE_DIR)) for path in changed]
         self.stdout.write(
             self.style.SUCCESS(

@@ -1,17 +1,36 @@
-"""Channels' runworker, refusing to start where it could only wait forever: on the in-memory layer."""
+"""Channels' runworker with layers/worker.py's BoundedWorker, refusing the in-memory layer (where it could only
+wait forever), and outliving Redis: it waits for Redis before it starts, and when it loses Redis while running
+it reconnects, instead of exiting."""
 
+from channels import DEFAULT_CHANNEL_LAYER
 from channels.management.commands.runworker import Command as ChannelsRunworker
 from django.core.management import CommandError
 
-from {{ cookiecutter.project_slug }}.workers import layer_is_in_memory
+from {{ cookiecutter.project_slug }}.health import UNREACHABLE, wait_for_channel_layer
+from {{ cookiecutter.project_slug }}.layers import is_in_memory
+from {{ cookiecutter.project_slug }}.layers.worker import BoundedWorker
 
 
 class Command(ChannelsRunworker):
+    # Takes a job off the layer only when it can run it; on SIGTERM finishes or hands back the running one.
+    worker_class = BoundedWorker
+
     def handle(self, *args, **options):
-        if options.get("layer", "default") == "default" and layer_is_in_memory():
+        layer = options.get("layer", DEFAULT_CHANNEL_LAYER)
+        if is_in_memory(layer):
             raise CommandError(
                 "runworker cannot work with the in-memory channel layer: it lives inside the server process, "
                 "so this worker would never receive a message. The server already runs the workers itself "
                 "in this mode. To run workers in their own processes, set REDIS_URL (README: Switch to Redis)."
             )
-        super().handle(*args, **options)
+        while True:
+            wait_for_channel_layer(layer, log=self.say)
+            try:
+                return super().handle(*args, **options)
+            except UNREACHABLE as error:
+                # Messages already taken off Redis by this worker are lost with it; new ones wait in Redis.
+                self.say(f"runworker lost Redis ({error}); reconnecting.")
+
+    def say(self, line):
+        self.stderr.write(line)
+        self.stderr.flush()

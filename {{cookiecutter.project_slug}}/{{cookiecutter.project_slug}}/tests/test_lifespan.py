@@ -1,9 +1,10 @@
+"""The server's lifespan runs the background workers itself on the in-memory layer."""
+
 import pytest
 from channels.consumer import AsyncConsumer
 from channels.layers import get_channel_layer
-from django.core.management import CommandError, call_command
 
-from {{ cookiecutter.project_slug }}.workers import start_in_process_workers, stop
+from {{ cookiecutter.project_slug }}.lifespan import start_in_process_workers, stop
 
 pytestmark = pytest.mark.memory_layer
 
@@ -27,8 +28,3 @@ async def test_with_the_in_memory_layer_the_server_runs_the_workers_itself(caplo
 
 async def test_no_workers_means_nothing_started():
     assert start_in_process_workers({}) is None
-
-
-def test_runworker_refuses_the_in_memory_layer_and_says_why():
-    with pytest.raises(CommandError, match="in-memory channel layer.*REDIS_URL"):
-        call_command("runworker", "tasks")

@@ -1,4 +1,4 @@
-"""The channels-redis settings against a real Redis (pytest --redis)."""
+"""SingleReaderRedisChannelLayer's patches (layers/redis.py) against a real Redis (pytest --redis)."""
 
 import asyncio
 import time
@@ -6,8 +6,12 @@ import time
 import pytest
 import redis
 
-from {{ cookiecutter.project_slug }} import redis_layer
-from {{ cookiecutter.project_slug }}.redis_layer import MAX_CONNECTIONS, ChannelLock, RedisChannelLayer
+from {{ cookiecutter.project_slug }}.layers import redis as layers_redis
+from {{ cookiecutter.project_slug }}.layers.redis import (
+    MAX_CONNECTIONS,
+    CancelSafeChannelLock,
+    SingleReaderRedisChannelLayer,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -15,7 +19,7 @@ pytestmark = pytest.mark.redis
 async def two_receivers_cancelled(config, delay):
     """Two sockets of one process wait for messages; both close, `delay` seconds apart. Returns the
     receives still running 6 s later (each one is a socket task the server would wait for forever)."""
-    layer = RedisChannelLayer(**config)
+    layer = SingleReaderRedisChannelLayer(**config)
     channels = [await layer.new_channel() for _ in range(2)]
     await layer.send(channels[0], {"type": "warm.up"})
     await layer.receive(channels[0])
@@ -32,16 +36,16 @@ async def two_receivers_cancelled(config, delay):
 
 
 async def test_closing_sockets_never_leaves_a_receive_running(channel_layers):
-    # With a read timeout set, about one run in four left a receive looping forever on Python 3.11.
+    # With a Redis read timeout, a cancelled receive could keep looping on Python 3.11 (settings sets none).
     config = channel_layers["default"]["CONFIG"]
     stuck = [await two_receivers_cancelled(config, delay) for delay in [0.0005, 0.001, 0.0015, 0.002] * 5]
     assert sum(stuck) == 0
 
 
 async def test_the_reader_stopped_while_waiting_for_the_channel_lock_leaves_no_lock_behind(layer):
-    # channels-redis counted it as a waiter forever; the leaked lock, tied to this event loop, made a later
-    # test's receive fail with "bound to a different event loop" (seen in CI).
-    assert isinstance(layer.receive_clean_locks, ChannelLock)
+    # channels-redis counts it as a waiter forever; the leaked lock, tied to this event loop, makes a later
+    # event loop's receive fail with "bound to a different event loop".
+    assert isinstance(layer.receive_clean_locks, CancelSafeChannelLock)
     channel = await layer.new_channel()
     key = layer.prefix + layer.non_local_name(channel)
     await layer.receive_clean_locks.acquire(key)  # held, as while a message's backup is cleaned
@@ -55,9 +59,8 @@ async def test_the_reader_stopped_while_waiting_for_the_channel_lock_leaves_no_l
 
 
 async def test_a_socket_closing_while_a_message_for_another_is_popped_loses_nothing(layer):
-    # channels-redis popped a process's messages in the receive() of whichever socket held its lock; when
-    # that socket closed just as Redis answered, the message it had popped (for any socket) was lost. Seen
-    # as a chat client that never heard its own message, under churn.
+    # channels-redis pops a process's messages in the receive() of whichever socket holds its lock; when
+    # that socket closes just as Redis answers, the message it popped (for any socket) is lost.
     closing, other = await layer.new_channel(), await layer.new_channel()
     popping = asyncio.ensure_future(layer.receive(closing))
     await asyncio.sleep(0.1)  # waiting in Redis now for this process's next message
@@ -71,9 +74,23 @@ async def test_a_socket_closing_while_a_message_for_another_is_popped_loses_noth
     assert (await asyncio.wait_for(layer.receive(other), 2))["text"] == "hello"
 
 
+async def test_receiving_on_another_layers_process_channel_is_refused_and_its_messages_stay_its_own(
+    layer, channel_layers
+):
+    # Regression: receive() lost channels-redis's "Wrong client prefix" check, so this layer's reader popped
+    # the other layer's (another process's) messages from Redis for good.
+    other = SingleReaderRedisChannelLayer(**channel_layers["default"]["CONFIG"])
+    channel = await other.new_channel()
+    await send(layer, (channel, "for the other process"))
+    with pytest.raises(AssertionError, match="Wrong client prefix"):
+        await asyncio.wait_for(layer.receive(channel), 2)
+    assert (await asyncio.wait_for(other.receive(channel), 2))["text"] == "for the other process"
+    await other.flush()
+
+
 def test_a_channel_received_in_one_event_loop_then_another_gets_its_messages(channel_layers):
     # Each test has its own event loop, and async_to_sync(layer.receive) makes one per call.
-    layer = RedisChannelLayer(**channel_layers["default"]["CONFIG"])
+    layer = SingleReaderRedisChannelLayer(**channel_layers["default"]["CONFIG"])
 
     async def receive_as_it_comes(channel, text):
         receive = asyncio.ensure_future(layer.receive(channel))  # waiting ties its buffer to this loop
@@ -88,8 +105,8 @@ def test_a_channel_received_in_one_event_loop_then_another_gets_its_messages(cha
 
 
 async def test_a_burst_of_sockets_joining_at_once_waits_for_connections_instead_of_failing(channel_layers):
-    # redis-py's default pool raised MaxConnectionsError on the 101st concurrent command.
-    layer = RedisChannelLayer(**channel_layers["default"]["CONFIG"])
+    # redis-py's default pool raises MaxConnectionsError once all its connections are in use.
+    layer = SingleReaderRedisChannelLayer(**channel_layers["default"]["CONFIG"])
     channels = [await layer.new_channel() for _ in range(MAX_CONNECTIONS * 3)]
     await asyncio.gather(*(layer.group_add("burst", channel) for channel in channels))
     await asyncio.gather(*(layer.group_discard("burst", channel) for channel in channels))
@@ -115,8 +132,8 @@ async def receive_after_a_sweep(layer, channel):
 
 @pytest.fixture
 async def layer(channel_layers, monkeypatch):
-    monkeypatch.setattr(redis_layer, "LEFT_GRACE", GRACE)
-    layer = RedisChannelLayer(**channel_layers["default"]["CONFIG"])
+    monkeypatch.setattr(layers_redis, "LEFT_GRACE", GRACE)
+    layer = SingleReaderRedisChannelLayer(**channel_layers["default"]["CONFIG"])
     yield layer
     await layer.flush()
 
@@ -127,7 +144,7 @@ async def send(layer, *channels_and_texts):
 
 
 async def test_messages_for_a_socket_that_left_are_dropped_and_a_live_sockets_are_kept(layer):
-    # channels-redis kept a message for a socket that had just closed in its buffer forever.
+    # channels-redis keeps a message for a socket that has just closed in its buffer forever.
     live = await layer.new_channel()
     gone = await a_socket_that_left(layer)
     await send(layer, (gone, "too late"), (live, "first"), (live, "second"))
@@ -140,7 +157,7 @@ async def test_messages_for_a_socket_that_left_are_dropped_and_a_live_sockets_ar
 
 async def test_a_message_arriving_long_after_its_socket_left_is_dropped(layer):
     # A server behind on its messages pops some for sockets that left well before; they must not wait
-    # for the 60 s expiry (a busy server held thousands of them).
+    # for the 60 s expiry.
     live = await layer.new_channel()
     gone = await a_socket_that_left(layer)
     await send(layer, (live, "first"))

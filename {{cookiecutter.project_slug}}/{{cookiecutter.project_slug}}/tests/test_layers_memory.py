@@ -1,12 +1,12 @@
-"""The project's in-memory channel layer keeps the semantics of Channels' own (memory_layer.py)."""
+"""FanOutInMemoryChannelLayer keeps the semantics of Channels' own in-memory layer (layers/memory.py)."""
 
 import asyncio
 
 import pytest
 from channels.exceptions import ChannelFull
 
-from {{ cookiecutter.project_slug }} import memory_layer
-from {{ cookiecutter.project_slug }}.memory_layer import InMemoryChannelLayer
+from {{ cookiecutter.project_slug }}.layers import memory
+from {{ cookiecutter.project_slug }}.layers.memory import FanOutInMemoryChannelLayer
 
 
 async def joined(layer, group, count):
@@ -17,7 +17,7 @@ async def joined(layer, group, count):
 
 
 async def test_each_member_of_a_group_gets_its_own_copy_of_a_message():
-    layer = InMemoryChannelLayer()
+    layer = FanOutInMemoryChannelLayer()
     channels = await joined(layer, "room", 3)
     await layer.group_send("room", {"type": "chat.message", "text": "hi", "payload": {"items": [1]}})
     received = [await layer.receive(channel) for channel in channels]
@@ -27,7 +27,7 @@ async def test_each_member_of_a_group_gets_its_own_copy_of_a_message():
 
 
 async def test_a_full_socket_misses_room_messages_and_a_direct_send_to_it_raises():
-    layer = InMemoryChannelLayer(capacity=1)
+    layer = FanOutInMemoryChannelLayer(capacity=1)
     channels = await joined(layer, "room", 2)
     for text in ["first", "second"]:
         await layer.group_send("room", {"type": "chat.message", "text": text})
@@ -39,8 +39,8 @@ async def test_a_full_socket_misses_room_messages_and_a_direct_send_to_it_raises
 
 
 async def test_an_expired_message_is_dropped_with_its_sockets_memberships(monkeypatch):
-    monkeypatch.setattr(memory_layer, "CLEAN_INTERVAL", 0)
-    layer = InMemoryChannelLayer(expiry=0.05)
+    monkeypatch.setattr(memory, "CLEAN_INTERVAL", 0)
+    layer = FanOutInMemoryChannelLayer(expiry=0.05)
     gone, live = await joined(layer, "room", 2)
     await layer.send(gone, {"type": "chat.message", "text": "never read"})
     await asyncio.sleep(0.1)
@@ -48,3 +48,17 @@ async def test_an_expired_message_is_dropped_with_its_sockets_memberships(monkey
     assert (await layer.receive(live))["text"] == "read"
     assert gone not in layer.channels
     assert list(layer.groups["room"]) == [live]
+
+
+async def test_a_message_past_its_expiry_is_never_delivered():
+    # Regression: the expiry scan runs at most once per CLEAN_INTERVAL, and receive() delivered the next
+    # message without looking at its expiry (Channels' own test_expiry_multi caught it).
+    layer = FanOutInMemoryChannelLayer(expiry=0.1)
+    for text in ["first", "stale", "staler"]:
+        await layer.send("chat", {"type": "chat.message", "text": text})
+    assert (await layer.receive("chat"))["text"] == "first"  # this receive() runs the scan
+    await asyncio.sleep(0.15)
+    await layer.send("chat", {"type": "chat.message", "text": "fresh"})
+    assert (await layer.receive("chat"))["text"] == "fresh"  # well within CLEAN_INTERVAL of that scan
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(layer.receive("chat"), 0.1)

@@ -1,0 +1,318 @@
+"""The project's WebSocket middleware (asgi.py stacks them): the Origin check, `?token=` login, and the end of a
+socket with its login.
+
+- SameOriginMiddleware: a socket opens only from an Origin that Django's CSRF check accepts for a form POST
+  (the site's own scheme, host and port, or DJANGO_CSRF_TRUSTED_ORIGINS); each refusal is logged with its reason.
+  Channels' AllowedHostsOriginValidator compares the host only, and the browser sends the session cookie to
+  every port of a host.
+- TokenAuthMiddleware: `?token=<signed token>` in the socket URL sets scope["user"] (see tokens.py). Without a
+  token the user is whatever the session cookie says. A forged, altered, expired or revoked token, or one issued
+  for another socket path, makes the user anonymous, even with a session cookie: a client that sends a token
+  means it.
+- LoginLifetimeMiddleware: closes a logged-in socket with UNAUTHORIZED (4401) when its login ends (logins.py).
+- SocketLifetimeMiddleware: closes each socket before the channel layer's group_expiry could silently drop its
+  group memberships (close code EXPIRED); the page reconnects and joins afresh.
+- RedactTokens: servers log each request's URL with its query string; apps.py puts this filter on the server
+  loggers (LOGGERS_WITH_URLS) to keep tokens out of the logs, however the client spelled the parameter.
+"""
+
+import asyncio
+import io
+import logging
+import random
+import re
+from urllib.parse import parse_qs, unquote_plus
+
+from channels.layers import get_channel_layer
+from channels.middleware import BaseMiddleware
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.asgi import ASGIRequest
+from django.middleware.csrf import CsrfViewMiddleware
+
+from {{ cookiecutter.project_slug }} import logins
+from {{ cookiecutter.project_slug }}.consumers import EXPIRED, UNAUTHORIZED
+from {{ cookiecutter.project_slug }}.health import TRY_AGAIN_LATER
+from {{ cookiecutter.project_slug }}.tokens import login_for_token
+
+# The loggers that write request URLs: the servers' (uvicorn's, its ASGI trace log with each scope, and gunicorn's
+# around its uvicorn workers) and Django's request log.
+LOGGERS_WITH_URLS = (
+    "uvicorn.error",
+    "uvicorn.access",
+    "uvicorn.asgi",
+    "gunicorn.error",
+    "gunicorn.access",
+    "django.request",
+)
+# A query parameter as it stands in a URL or a logged query string, still percent-encoded: name=value after "?",
+# "&", ";" or the quote of b'...'.
+QUERY_PARAMETER = re.compile(r"(?<=[?&;'])([^=&;#\s\"']+)=([^&;#\s\"']*)")
+# A value signed by django.core.signing (a socket token) anywhere, its colons plain or percent-encoded.
+COLON = r"(?::|%3[aA]|%253[aA])"
+SIGNED_VALUE = re.compile(r"\.?[A-Za-z0-9_-]{8,}" + COLON + r"[A-Za-z0-9]{4,}" + COLON + r"[A-Za-z0-9_-]{43}")
+REDACTED = "[redacted]"
+# scope key TokenAuthMiddleware sets: the login session a token was issued to (None: issued for a password).
+TOKEN_SESSION = "token_session"
+
+logger = logging.getLogger(__name__)
+
+
+class SameOriginMiddleware:
+    """Refuses a socket (HTTP 403 at the handshake) unless Django's CSRF check would accept its Origin for a form
+    POST: the server's own origin (scheme, host and port, with SECURE_PROXY_SSL_HEADER and USE_X_FORWARDED_HOST
+    honoured, the host in ALLOWED_HOSTS) or one of CSRF_TRUSTED_ORIGINS. Logs the reason for each refusal."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket":
+            reason = origin_refusal(scope)
+            if reason is not None:
+                logger.warning("WebSocket refused: %s", reason)
+                if (await receive())["type"] == "websocket.connect":
+                    await send({"type": "websocket.close"})  # before accepting: the server answers 403
+                return
+        return await self.inner(scope, receive, send)
+
+
+def origin_refusal(scope):
+    """Why the socket of `scope` may not open (a sentence), or None when its Origin is allowed."""
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])}
+    origin = headers.get("origin")
+    if not origin:
+        return (
+            "no Origin header. Browsers always send one; other clients must send the server's own origin "
+            "(e.g. http://127.0.0.1:8000 for the development server) or one of DJANGO_CSRF_TRUSTED_ORIGINS."
+        )
+    request = request_for(scope)
+    # Django's own rule (CsrfViewMiddleware, unchanged since Django 4.0), rather than a copy that could drift;
+    # tests/test_origin.py fails if it ever goes.
+    if CsrfViewMiddleware(lambda request: None)._origin_verified(request):
+        return None
+    try:
+        host = request.get_host()
+    except DisallowedHost:
+        return (
+            f"Host {headers.get('host', '')!r} is not in DJANGO_ALLOWED_HOSTS, and Origin {origin!r} is not in "
+            "DJANGO_CSRF_TRUSTED_ORIGINS."
+        )
+    own = f"{'https' if request.is_secure() else 'http'}://{host}"
+    return (
+        f"Origin {origin!r} is not this server's origin {own!r} (scheme, host and port must match) "
+        "nor in DJANGO_CSRF_TRUSTED_ORIGINS."
+    )
+
+
+def request_for(scope):
+    """The socket's handshake as the HTTP request Django's CSRF check reads: its headers, ws -> http, wss -> https."""
+    scheme = {"ws": "http", "wss": "https"}.get(scope.get("scheme", "ws"), scope.get("scheme"))
+    # The query string is not needed and may not be valid UTF-8, which ASGIRequest would fail to decode.
+    http_scope = {**scope, "type": "http", "method": "GET", "scheme": scheme, "query_string": b""}
+    return ASGIRequest(http_scope, io.BytesIO())
+
+
+class TokenAuthMiddleware(BaseMiddleware):
+    """Sets scope["user"] from `?token=` (the last one, as parse_qs reads it) for the socket's path, and
+    scope[TOKEN_SESSION] to the login session the token was issued to."""
+
+    async def __call__(self, scope, receive, send):
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if "token" in query:
+            user, session = await login_for_token(query["token"][-1], scope.get("path", ""))
+            scope = {**scope, "user": user, TOKEN_SESSION: session}
+        return await super().__call__(scope, receive, send)
+
+
+class LoginLifetimeMiddleware:
+    """Closes a logged-in user's socket with UNAUTHORIZED (4401) as soon as its login ends: its session logs
+    out, or the user's password changes, or the user is deactivated or deleted (logins.py sends the event).
+
+    It works for every consumer, sync ones included, without their help: the socket listens on a channel of its
+    own, in the user's and the session's login groups; on the event it sends the close to the server, which
+    hands the consumer a websocket.disconnect (code 4401) as if the client had left. What the consumer sends
+    after that is dropped. If the channel layer cannot be reached, a logged-in socket is not served: it could
+    not learn that its login ended (health.DependencyGuard closes it with 1013, try again later).
+    """
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        user = scope.get("user")
+        layer = get_channel_layer() if scope["type"] == "websocket" else None
+        if layer is None or user is None or not user.is_authenticated:
+            return await self.inner(scope, receive, send)
+        groups = [logins.user_group(user)]
+        session = login_session(scope)
+        if session:
+            groups.append(logins.session_group(session))
+        watch = LoginWatch(layer, groups, send)
+        await watch.start()  # a layer that cannot be reached fails the socket here, as joining any group would
+        try:
+            return await self.inner(scope, receive, watch.send)
+        finally:
+            await watch.stop()
+
+
+def login_session(scope):
+    """The session_id of the login a socket belongs to: the token's session, else the session cookie's."""
+    if TOKEN_SESSION in scope:
+        return scope[TOKEN_SESSION]
+    session_key = getattr(scope.get("session"), "session_key", None)
+    return logins.session_id(session_key) if session_key else None
+
+
+class LoginWatch:
+    """One socket's channel in its login groups, and the send() that closes the socket when the login ends."""
+
+    def __init__(self, layer, groups, send):
+        self.layer, self.groups, self.server_send = layer, groups, send
+        self.accepted = self.closed = self.ended = False
+        self.channel = self.task = None
+
+    async def start(self):
+        self.channel = await self.layer.new_channel()
+        for group in self.groups:
+            await self.layer.group_add(group, self.channel)
+        self.task = asyncio.ensure_future(self.watch())
+
+    async def watch(self):
+        try:
+            while (await self.layer.receive(self.channel)).get("type") != logins.LOGIN_ENDED:
+                pass
+        except Exception as error:
+            # Redis is gone: the socket could no longer learn that its login ended. The client retries later.
+            logger.warning("Closing a logged-in socket: its channel layer failed (%s).", error)
+            await self.close(TRY_AGAIN_LATER)
+            return
+        self.ended = True
+        if self.accepted:
+            await self.close(UNAUTHORIZED)
+
+    async def send(self, message):
+        if self.closed:
+            return  # the login ended and the socket is closed: what the consumer still sends goes nowhere
+        if message["type"] == "websocket.close":
+            self.closed = True
+        await self.server_send(message)
+        if message["type"] == "websocket.accept":
+            self.accepted = True
+            if self.ended:
+                await self.close(UNAUTHORIZED)
+
+    async def close(self, code):
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            await self.server_send({"type": "websocket.close", "code": code})
+        except Exception:
+            logger.debug("The client left before its socket could be closed.", exc_info=True)
+
+    async def stop(self):
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+        for group in self.groups:
+            try:
+                await self.layer.group_discard(group, self.channel)
+            except Exception:
+                logger.warning("Could not leave login group %s: the channel layer is unreachable.", group)
+
+
+def redact_tokens(text):
+    """`text` with the value of every query parameter named like a token (`token`, `TOKEN`, `tok%65n`,
+    `access_token`...) and every signed value anywhere (a socket token under any name) replaced by [redacted]."""
+
+    def parameter(match):
+        return f"{match[1]}={REDACTED}" if means_token(match[1]) else match[0]
+
+    return SIGNED_VALUE.sub(REDACTED, QUERY_PARAMETER.sub(parameter, text))
+
+
+def means_token(name):
+    """Whether a query parameter's name, however encoded (three times at most) or cased, says "token"."""
+    for _ in range(3):
+        name = unquote_plus(name)
+    return "token" in re.sub(r"[^a-z]", "", name.casefold())
+
+
+class RedactTokens(logging.Filter):
+    """Passes every record, with redact_tokens() applied to its arguments (and to its message when it has none).
+    An argument that is a dict, list, tuple or bytes (an ASGI scope) is replaced by its redacted text when that
+    differs."""
+
+    def filter(self, record):
+        if isinstance(record.args, tuple):
+            record.args = tuple(redacted(argument) for argument in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: redacted(value) for key, value in record.args.items()}
+        if not record.args and isinstance(record.msg, str):
+            record.msg = redact_tokens(record.msg)
+        return True
+
+
+def redacted(argument):
+    if isinstance(argument, str):
+        return redact_tokens(argument)
+    if isinstance(argument, dict | list | tuple | bytes):
+        text = str(argument)
+        clean = redact_tokens(text)
+        return clean if clean != text else argument
+    return argument
+
+
+class SocketLifetimeMiddleware:
+    """Closes each socket with close code EXPIRED (consumers.py) before its group memberships can expire.
+
+    Both channel layers drop a membership `group_expiry` seconds (a day by default) after group_add, even while
+    the socket is open; uvicorn keeps sockets open for ever, so a tab left open would stay "connected" and hear
+    nothing more. Every socket is closed at a random moment between MIN_AGE and MAX_AGE of the layer's
+    group_expiry (spread, so that sockets opened together do not all reconnect at once): its consumer's
+    disconnect() runs as for a client that left, and the page reconnects and joins its groups afresh.
+    The demo pages reconnect at once on EXPIRED; a client of your own should too.
+    """
+
+    MIN_AGE, MAX_AGE = 0.8, 0.9  # of group_expiry
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        group_expiry = getattr(get_channel_layer(), "group_expiry", None) if scope["type"] == "websocket" else None
+        if not group_expiry:
+            return await self.inner(scope, receive, send)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + group_expiry * random.uniform(self.MIN_AGE, self.MAX_AGE)
+        pending = None  # the server's receive() still waited on when the deadline passed
+        expired = False
+
+        async def receive_until_expired():
+            nonlocal pending, expired
+            if expired:
+                return {"type": "websocket.disconnect", "code": EXPIRED}
+            if pending is None:
+                pending = asyncio.ensure_future(receive())
+            try:
+                done, _ = await asyncio.wait({pending}, timeout=max(0, deadline - loop.time()))
+            except asyncio.CancelledError:
+                pending.cancel()
+                raise
+            if done:
+                message, pending = pending.result(), None
+                return message
+            pending.cancel()
+            expired = True
+            await send({"type": "websocket.close", "code": EXPIRED})
+            return {"type": "websocket.disconnect", "code": EXPIRED}
+
+        async def send_unless_expired(message):
+            if not expired:  # the socket is closed already: what the consumer still sends goes nowhere
+                await send(message)
+
+        try:
+            return await self.inner(scope, receive_until_expired, send_unless_expired)
+        finally:
+            if pending is not None:
+                pending.cancel()

@@ -1,0 +1,101 @@
+"""JSON from clients, parsed so that any text gives a value or one InvalidJSON: never another exception.
+
+Python's json.loads lets client input raise more than JSONDecodeError: RecursionError for deeply nested arrays,
+ValueError for an integer of more than 4,300 digits. It also accepts what JSON does not allow (NaN, Infinity,
+1e999 read as infinity) and lone surrogates (`"\\ud800"`), which the Redis layer cannot encode and browsers
+cannot read back. loads() turns all of these into InvalidJSON, whose message can be shown to the client.
+Used by every JSON consumer (consumers.JsonConsumer) and every view that parses a JSON body.
+"""
+
+import json
+import math
+
+# Deeper than any frame an app needs, well below Python's recursion limit (json.loads recurses per level).
+MAX_DEPTH = 100
+
+
+class InvalidJSON(ValueError):
+    """The text is not JSON this project accepts; str(error) says why, in a sentence for the client."""
+
+
+def reject_constant(name):
+    raise InvalidJSON(f"{name} is not JSON: send numbers as finite values.")
+
+
+def finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise InvalidJSON(f"The number {text[:20]} is too large.")
+    return value
+
+
+def loads(text):
+    """The value of the JSON document `text` (str or UTF-8 bytes); raises InvalidJSON for anything else."""
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidJSON("The body is not UTF-8 text.") from None
+    depth = too_deep(text)
+    if depth:
+        raise InvalidJSON(f"JSON nested deeper than {MAX_DEPTH} levels is not accepted.")
+    try:
+        value = json.loads(text, parse_constant=reject_constant, parse_float=finite_float)
+    except InvalidJSON:
+        raise
+    except json.JSONDecodeError as error:
+        raise InvalidJSON(f"Malformed JSON: {error.msg} at position {error.pos}.") from None
+    except (ValueError, RecursionError) as error:
+        # ValueError: an integer beyond Python's int/str conversion limit (4,300 digits).
+        raise InvalidJSON(f"Unreadable JSON: {str(error).split(':')[0]}.") from None
+    if "\\u" in text and has_lone_surrogate(value):
+        raise InvalidJSON("The JSON holds a lone surrogate (\\ud800-\\udfff without its pair): not valid Unicode.")
+    return value
+
+
+def too_deep(text):
+    """Whether `text` opens more than MAX_DEPTH arrays or objects inside one another (brackets in strings
+    do not count). Checked before parsing: json.loads would recurse once per level."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def has_lone_surrogate(value):
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+def dumps(value):
+    """`value` as JSON text; raises ValueError rather than write NaN or Infinity, which clients cannot parse."""
+    return json.dumps(value, allow_nan=False)

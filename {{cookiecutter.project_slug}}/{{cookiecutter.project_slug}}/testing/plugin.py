@@ -1,0 +1,139 @@
+"""The pytest plugin behind conftest.py: the channel layer of the session, real processes, a real browser.
+
+The suite runs on the in-memory channel layer. `pytest --redis` runs it again on channels-redis, against a
+private redis-server started on a free loopback port for the session (never the one in REDIS_URL); tests
+marked `redis` need that: without --redis they are skipped and say why. Tests marked `memory_layer` (what a
+single process does) are skipped with --redis.
+"""
+
+import os
+import uuid
+
+import pytest
+from django.test import override_settings
+
+from {{ cookiecutter.project_slug }}.settings import caches_for, channel_layers_for
+
+from . import processes
+from .browser import CHROMIUM, CrashableServer, chromium
+from .live_server import LiveServer
+
+pytest_plugins = ["{{ cookiecutter.project_slug }}.testing.screenshots"]
+
+NEEDS_REDIS = "needs a real Redis: run pytest --redis (it starts a private redis-server)"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--redis", action="store_true", help="run on channels-redis with a private redis-server")
+
+
+def pytest_collection_modifyitems(config, items):
+    """`redis` tests run only with --redis; `memory_layer` tests (what a single process does) only without."""
+    if config.getoption("--redis"):
+        marker, skip = "memory_layer", pytest.mark.skip(reason="tests the in-memory layer: run pytest without --redis")
+    else:
+        marker, skip = "redis", pytest.mark.skip(reason=NEEDS_REDIS)
+    for item in items:
+        if marker in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def redis_url(request, tmp_path_factory):
+    """URL of the session's private redis-server (only with --redis)."""
+    if not request.config.getoption("--redis"):
+        pytest.skip(NEEDS_REDIS)
+    try:
+        process, url = processes.start_redis_server(tmp_path_factory.mktemp("redis"))
+    except processes.MissingProgram as error:
+        raise pytest.UsageError(f"--redis needs redis-server: {error}") from None
+    yield url
+    processes.stop(process)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def channel_layers(request):
+    """Every test runs on the in-memory layer, or with --redis on the private redis-server."""
+    redis_urls = [request.getfixturevalue("redis_url")] if request.config.getoption("--redis") else []
+    layers = channel_layers_for(redis_urls)
+    # Channels drops its cached layers when this setting changes, so consumers pick the new one up.
+    with override_settings(CHANNEL_LAYERS=layers):
+        yield layers
+
+
+@pytest.fixture(autouse=True)
+def cache_of_the_test(request):
+    """Each test gets a cache of its own, on the session's private Redis with --redis, else in memory: login
+    rate-limit counts and socket-token logouts never carry over into the next test."""
+    redis_urls = [request.getfixturevalue("redis_url")] if request.config.getoption("--redis") else []
+    with override_settings(CACHES=caches_for(redis_urls, prefix=f"test-{uuid.uuid4().hex}")):
+        yield
+
+
+@pytest.fixture(scope="session")
+def process_env(request, django_db_setup):
+    """The environment for processes a test starts (a server, runworker, manage.py): the test database and
+    this session's channel layer (the private Redis with --redis, else in-memory; never .env's REDIS_URL)."""
+    from django.db import connection
+
+    redis_url = request.getfixturevalue("redis_url") if request.config.getoption("--redis") else ""
+    env = {name: value for name, value in os.environ.items() if name != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return {**env, "DJANGO_SQLITE_PATH": str(connection.settings_dict["NAME"]), "REDIS_URL": redis_url}
+
+
+@pytest.fixture(scope="session")
+def uvicorn_server(process_env, tmp_path_factory):
+    """A real uvicorn process serving this project on a free loopback port, on the test database
+    (`.url`, `.log`, `.pid`). It sees what a test writes once committed: use it from tests marked
+    django_db(transaction=True)."""
+    server = LiveServer(process_env, tmp_path_factory.mktemp("uvicorn") / "server.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless chromium driven by Playwright, one per test module (tests marked `browser`)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (Debian: apt-get install chromium), so browser tests cannot run")
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def new_page(browser, uvicorn_server):
+    """`new_page()` opens a page on the live server in a fresh browser context: its own cookies, like
+    another person's browser. Relative URLs (`page.goto("/chat/")`) go to the server."""
+    contexts = []
+
+    def open_page():
+        context = browser.new_context(base_url=uvicorn_server.url)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def crashable_server(browser, process_env, tmp_path):
+    """A server of this test's own with a browser context on it (`.context`): `.crash_and_restart(page)`."""
+    server = CrashableServer(browser, process_env, tmp_path / "server.log")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def log_in():
+    """`log_in(page, username, password)` logs a browser page in through the login form."""
+
+    def submit_login_form(page, username, password):
+        page.goto("/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url("/")
+
+    return submit_login_form

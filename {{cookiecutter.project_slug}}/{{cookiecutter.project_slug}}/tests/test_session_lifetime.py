@@ -1,0 +1,212 @@
+"""A socket lives as long as the login that opened it (logins.py, middleware.LoginLifetimeMiddleware).
+
+Logout closes the sockets of that session, a password change, deactivation or deletion every socket of the user,
+with UNAUTHORIZED (4401), on both layers (pytest and pytest --redis): for a sync and an async consumer of the
+tests' own behind the project's socket middleware, and for every routed consumer of the project's apps. A socket
+token stops working at logout and opens only the socket path it was issued for. The template's suite checks the
+same across two server processes on Redis.
+"""
+
+import re
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.auth import AuthMiddlewareStack
+from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls.resolvers import RoutePattern
+
+from {{ cookiecutter.project_slug }}.consumers import UNAUTHORIZED
+from {{ cookiecutter.project_slug }}.middleware import LoginLifetimeMiddleware, TokenAuthMiddleware
+from {{ cookiecutter.project_slug }}.routing import websocket_urlpatterns
+from {{ cookiecutter.project_slug }}.tokens import make_token
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CLOSED_FOR_LOGIN = {"type": "websocket.close", "code": UNAUTHORIZED}
+WAIT = 5  # seconds: a bound on hanging; the close comes at once
+
+
+class SyncWhoAmI(WebsocketConsumer):
+    """Answers every frame with the socket's user (a sync consumer, as app authors write them)."""
+
+    def receive(self, text_data=None, bytes_data=None):
+        user = self.scope["user"]
+        self.send(text_data=user.get_username() if user.is_authenticated else "anonymous")
+
+
+class AsyncWhoAmI(AsyncWebsocketConsumer):
+    async def receive(self, text_data=None, bytes_data=None):
+        user = self.scope["user"]
+        await self.send(text_data=user.get_username() if user.is_authenticated else "anonymous")
+
+
+CONSUMERS = {"sync": SyncWhoAmI, "async": AsyncWhoAmI}
+
+
+@pytest.fixture
+async def open_socket():
+    """`await open_socket(path, headers, kind)`: a connected socket on a consumer of `kind` ("sync" or
+    "async") behind the project's session, token and login-lifetime middleware."""
+    opened = []
+
+    async def connect(path, headers=(), kind="sync"):
+        application = AuthMiddlewareStack(TokenAuthMiddleware(LoginLifetimeMiddleware(CONSUMERS[kind].as_asgi())))
+        socket = WebsocketCommunicator(application, path, headers=list(headers))
+        connected, _ = await socket.connect()
+        assert connected
+        opened.append(socket)
+        return socket
+
+    yield connect
+    for socket in opened:
+        await socket.disconnect()
+
+
+@pytest.fixture
+def browser_session(make_user):
+    """`await browser_session("alice")`: a new browser logged in as that user (created once): (client, headers)."""
+
+    async def log_in(username):
+        user = await get_user_model().objects.filter(username=username).afirst() or await make_user(username)
+        client = Client()
+        await sync_to_async(client.force_login)(user)
+        cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+        return client, [(b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie)]
+
+    return log_in
+
+
+async def closed_for_login(socket):
+    """Whether the socket is closed with 4401 (frames sent before the close are skipped)."""
+    while True:
+        output = await socket.receive_output(timeout=WAIT)
+        if output["type"] == "websocket.close":
+            return output == CLOSED_FOR_LOGIN
+        assert output["type"] == "websocket.send", output
+
+
+async def user_on(socket):
+    """Who the open socket says its user is."""
+    await socket.send_to(text_data="who?")
+    return await socket.receive_from(timeout=WAIT)
+
+
+async def log_out(client):
+    await sync_to_async(client.post)("/accounts/logout/")
+
+
+@pytest.mark.parametrize("kind", CONSUMERS)
+async def test_logout_closes_the_sockets_of_that_session_and_no_other(open_socket, browser_session, kind):
+    laptop, laptop_headers = await browser_session("alice")
+    _, phone_headers = await browser_session("alice")
+    _, bob_headers = await browser_session("bob")
+    sockets = [await open_socket("/ws/a/", laptop_headers, kind) for _ in range(2)]
+    phone, bob = await open_socket("/ws/a/", phone_headers, kind), await open_socket("/ws/a/", bob_headers, kind)
+
+    await log_out(laptop)
+
+    for socket in sockets:
+        assert await closed_for_login(socket)
+    assert await user_on(phone) == "alice"  # another login of alice's
+    assert await user_on(bob) == "bob"
+
+
+@pytest.mark.parametrize("kind", CONSUMERS)
+@pytest.mark.parametrize("change", ["password", "deactivation", "deletion"])
+async def test_a_password_change_deactivation_or_deletion_closes_every_socket_of_the_user(
+    open_socket, browser_session, change, kind
+):
+    _, laptop_headers = await browser_session("alice")
+    _, phone_headers = await browser_session("alice")
+    _, bob_headers = await browser_session("bob")
+    sockets = [await open_socket("/ws/a/", headers, kind) for headers in (laptop_headers, phone_headers)]
+    bob = await open_socket("/ws/a/", bob_headers, kind)
+
+    alice = await get_user_model().objects.aget(username="alice")
+    if change == "password":
+        alice.set_password("a-brand-new-password-42")
+        await alice.asave()
+    elif change == "deactivation":
+        alice.is_active = False
+        await alice.asave()
+    else:
+        await alice.adelete()
+
+    for socket in sockets:
+        assert await closed_for_login(socket)
+    assert await user_on(bob) == "bob"
+
+
+async def test_saving_a_user_without_a_password_or_activity_change_closes_nothing(open_socket, browser_session):
+    _, headers = await browser_session("alice")
+    socket = await open_socket("/ws/a/", headers)
+    alice = await get_user_model().objects.aget(username="alice")
+    alice.first_name = "Alice"
+    await alice.asave()
+    await alice.asave(update_fields=["last_login"])
+    assert await user_on(socket) == "alice"
+
+
+async def test_a_socket_opened_with_a_session_token_closes_with_that_session(open_socket, browser_session):
+    laptop, _ = await browser_session("alice")
+    answer = await sync_to_async(laptop.post)("/api/ws-token/", {"path": "/ws/a/"})
+    script = await open_socket(f"/ws/a/?token={answer.json()['token']}")
+    assert await user_on(script) == "alice"
+
+    await log_out(laptop)
+    assert await closed_for_login(script)
+
+
+async def test_socket_tokens_stop_working_at_logout(open_socket, browser_session):
+    laptop, _ = await browser_session("alice")
+    from_session = (await sync_to_async(laptop.post)("/api/ws-token/", {"path": "/ws/a/"})).json()
+    credentials = {"username": "alice", "password": "pw-alice-123", "path": "/ws/a/"}
+    from_password = (await sync_to_async(Client().post)("/api/ws-token/", credentials)).json()
+
+    await log_out(laptop)
+
+    for answer in (from_session, from_password):
+        assert await user_on(await open_socket(f"/ws/a/?token={answer['token']}")) == "anonymous"
+    fresh = (await sync_to_async(Client().post)("/api/ws-token/", credentials)).json()
+    assert await user_on(await open_socket(f"/ws/a/?token={fresh['token']}")) == "alice"
+
+
+async def test_a_token_opens_only_the_socket_path_it_was_issued_for(open_socket, make_user):
+    alice = await make_user("alice")
+    token = await sync_to_async(make_token)(alice, "/ws/notifications/")
+    assert await user_on(await open_socket(f"/ws/tasks/?token={token}")) == "anonymous"
+    assert await user_on(await open_socket(f"/ws/notifications/?token={token}")) == "alice"
+    assert await user_on(await open_socket(f"/ws/notifications/x/?token={token}")) == "alice"
+    assert await user_on(await open_socket(f"/ws/notifications-and-more/?token={token}")) == "anonymous"
+    # A prefix ending with "/" covers every path under it.
+    everywhere = await sync_to_async(make_token)(alice, "/ws/")
+    assert await user_on(await open_socket(f"/ws/tasks/?token={everywhere}")) == "alice"
+
+
+def test_the_token_api_wants_the_socket_path(client, django_user_model):
+    django_user_model.objects.create_user("alice", password="pw-alice-123")
+    answer = client.post("/api/ws-token/", {"username": "alice", "password": "pw-alice-123"})
+    assert answer.status_code == 400 and '"path"' in answer.json()["error"]
+    answer = client.post("/api/ws-token/", {"username": "alice", "password": "pw-alice-123", "path": "/ws/tasks/"})
+    assert answer.status_code == 200 and answer.json()["path"] == "/ws/tasks/"
+
+
+def routed_paths():
+    """A path for every socket route of every app in PROJECT_APPS (route parameters filled in)."""
+    return [
+        "/" + re.sub(r"<[^>]+>", "lobby", str(route.pattern))
+        for route in websocket_urlpatterns
+        if isinstance(route.pattern, RoutePattern)
+    ]
+
+
+async def test_every_routed_consumer_closes_at_logout(connect, browser_session):
+    # (Without apps that route sockets there is nothing to close: the consumers above stand for them.)
+    laptop, headers = await browser_session("alice")
+    sockets = {path: await connect(path, headers=headers) for path in routed_paths()}
+    await log_out(laptop)
+    for path, socket in sockets.items():
+        assert await closed_for_login(socket), path

@@ -1,0 +1,121 @@
+"""A malformed environment variable is one sentence naming it, never a traceback, whatever runs the settings;
+and each Redis URL form gets the connection options it supports."""
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.project_slug }}.checks import redis_problems
+from {{ cookiecutter.project_slug }}.settings import channel_layers_for, redis_host
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+MALFORMED = [
+    ("REDIS_URL", "notaurl"),
+    ("REDIS_URL", "redis://127.0.0.1:63x9/0"),
+    ("REDIS_URL", "redis://127.0.0.1:6379/zero"),
+    ("REDIS_URL", "redis://:hunter2@127.0.0.1:99999/0"),
+    ("REDIS_URL", "redis://127.0.0.1:6379/0,http://cache"),
+    ("REDIS_URL", "unix://"),
+    ("REDIS_URL", "rediss://cache.example.org/0?socket_connect_timeout=soon"),
+    ("DJANGO_SECURE_HSTS_SECONDS", "abc"),
+    ("DJANGO_SECURE_HSTS_SECONDS", "-5"),
+    ("WEB_CONCURRENCY", "two"),
+    ("WEB_CONCURRENCY", "0"),
+    ("DJANGO_DEBUG", "ture"),
+    ("DJANGO_SECURE_SSL_REDIRECT", "maybe"),
+    ("DJANGO_LOG_LEVEL", "LOUD"),
+]
+EXAMPLES = [("REDIS_URL", "notaurl"), ("DJANGO_SECURE_HSTS_SECONDS", "abc"), ("WEB_CONCURRENCY", "two")]
+
+
+def run(args, name, value, timeout=60):
+    env = {key: item for key, item in os.environ.items() if not key.startswith("PYTEST_")}
+    env.update({"DJANGO_DEBUG": "false", name: value})
+    result = subprocess.run(args, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=timeout)
+    return result.returncode, result.stdout + result.stderr
+
+
+def assert_one_sentence(returncode, output, name):
+    assert returncode != 0, output
+    assert "Traceback" not in output, output
+    [line] = [line for line in output.splitlines() if line.startswith(f"{name}=")]
+    assert " is not valid: it must be " in line and "hunter2" not in output, output
+
+
+@pytest.mark.parametrize(("name", "value"), MALFORMED)
+def test_manage_py_names_the_malformed_variable(name, value):
+    returncode, output = run([sys.executable, "manage.py", "check"], name, value)
+    assert_one_sentence(returncode, output, name)
+    assert len(output.strip().splitlines()) == 1, output
+
+
+@pytest.mark.parametrize(("name", "value"), EXAMPLES)
+def test_pytest_names_the_malformed_variable(name, value):
+    tests = str(Path(__file__).with_name("test_settings.py"))
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--co", tests]
+    returncode, output = run(args, name, value)
+    assert_one_sentence(returncode, output, name)
+
+
+# uvicorn parses WEB_CONCURRENCY itself before it imports anything of the project (a traceback from its Config):
+# deploy/ runs the settings first for that reason.
+@pytest.mark.parametrize(("name", "value"), EXAMPLES[:2])
+def test_uvicorn_names_the_malformed_variable(name, value):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    app = "{{ cookiecutter.project_slug }}.asgi:application"
+    returncode, output = run([sys.executable, "-m", "uvicorn", app, "--port", port], name, value)
+    assert_one_sentence(returncode, output, name)
+
+
+@pytest.mark.skipif(not (PROJECT_DIR / "deploy").is_dir(), reason="baked without deploy/")
+@pytest.mark.parametrize(("name", "value"), EXAMPLES[:2])
+def test_gunicorn_stops_once_naming_the_malformed_variable(name, value):
+    # Not a worker failing and restarted forever: the master loads the settings before it starts any.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    args = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--no-control-socket"]
+    returncode, output = run([*args, "--bind", f"127.0.0.1:{port}"], name, value, timeout=30)
+    assert_one_sentence(returncode, output, name)
+    assert "Booting worker" not in output, output
+
+
+@pytest.mark.skipif(not (PROJECT_DIR / "deploy").is_dir(), reason="baked without deploy/")
+def test_the_systemd_unit_loads_the_settings_before_gunicorn():
+    # gunicorn, like uvicorn, would meet a malformed WEB_CONCURRENCY with a traceback before any project code.
+    unit = next((PROJECT_DIR / "deploy" / "systemd").glob("*-web.service")).read_text()
+    [pre] = [line.split("=", 1)[1] for line in unit.splitlines() if line.startswith("ExecStartPre=")]
+    assert pre.endswith('python -c "import {{ cookiecutter.project_slug }}.settings"')
+    returncode, output = run([sys.executable, "-c", "import {{ cookiecutter.project_slug }}.settings"], *EXAMPLES[2])
+    assert_one_sentence(returncode, output, "WEB_CONCURRENCY")
+
+
+@pytest.mark.parametrize(
+    ("url", "keepalive"),
+    [
+        ("redis://:pw@127.0.0.1:6379/2", True),
+        ("rediss://cache.example.org:6380/0?ssl_cert_reqs=required&ssl_ca_certs=/etc/ssl/ca.pem", True),
+        ("unix://:pw@/run/redis/redis.sock?db=3", False),
+    ],
+)
+def test_each_url_form_gets_only_the_options_its_connection_takes(url, keepalive):
+    host = redis_host(url)
+    assert host["address"] == url and host["socket_timeout"] is None
+    # redis-py refuses TCP keepalive options on a unix socket (TypeError on every connection).
+    assert ("socket_keepalive" in host) is keepalive and ("socket_keepalive_options" in host) is keepalive
+
+
+def test_the_check_connects_as_the_layer_does(settings, tmp_path):
+    # A unix socket nobody listens on: the check goes through the layer's own pool and names the path.
+    path = tmp_path / "redis.sock"
+    settings.CHANNEL_LAYERS = channel_layers_for([f"unix://:hunter2@{path}?db=1"])
+    [error] = redis_problems()
+    assert error.id == "channel_layers.E001" and str(path) in error.msg and "hunter2" not in error.msg
+    assert "socket_keepalive" not in error.msg
