@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DIR := build/channels_project
 PYTEST_ARGS ?=
 
-.PHONY: venv test lint demo bench speed clean
+.PHONY: venv test test-fast lint demo bench speed clean
 
 venv: $(VENV)/.installed
 
@@ -19,26 +19,35 @@ $(VENV)/.installed: pyproject.toml
 test: venv
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
+## test-fast: lint, the hooks' unit tests, and the default bake's checks, lint and non-browser tests (under 3 min)
+test-fast: lint
+	$(BIN)/python -m pytest -n auto -m "fast and not other_bake" $(PYTEST_ARGS)
+
 lint: venv
 	$(BIN)/ruff check hooks tests benchmarks
 	$(BIN)/ruff format --check hooks tests benchmarks
 
-## demo: bake the defaults into build/ and serve them at http://127.0.0.1:8000 with reload
+## demo: bake the defaults into build/, log in as the printed demo user, served at http://127.0.0.1:8000 with reload
 demo: venv
-	$(BIN)/cookiecutter --no-input --overwrite-if-exists --output-dir build .
+	@# The bake's "Next: cd ..., python3 -m venv ..." is not for this copy: it is migrated and served below.
+	$(BIN)/cookiecutter --no-input --overwrite-if-exists --output-dir build . >/dev/null
 	cd $(DEMO_DIR) && ../../$(BIN)/python manage.py migrate --verbosity 0
-	cd $(DEMO_DIR) && ../../$(BIN)/python -m uvicorn channels_project.asgi:application --reload \
-		--host 127.0.0.1 --port 8000 --reload-dir channels_project --reload-dir echo --reload-dir chat \
-		--reload-dir notifications --reload-dir tasks \
-		--reload-include '*.html' --ws-max-size 1048576 --ws-per-message-deflate false
+	@echo
+	@cd $(DEMO_DIR) && ../../$(BIN)/python manage.py demo_user
+	@echo
+	@echo "Open http://127.0.0.1:8000/ and log in there as demo (Notifications and Tasks need a login; the admin"
+	@echo "is at http://127.0.0.1:8000/admin/). The project is in $(DEMO_DIR); Ctrl+C stops the server."
+	@echo
+	@# Exactly the bake's own PyCharm configuration (uvicorn as a module, its options from server.py).
+	$(BIN)/python -m tests.support.run_configs $(DEMO_DIR) "uvicorn (reload)"
 
 ## bench: dev-loop benchmark (cold start to first echo, edit-to-live reload) of a bake next to a bare ASGI app
 bench: venv
-	$(BIN)/python benchmarks/devloop.py
+	$(BIN)/python -m benchmarks.devloop
 
 ## speed: run-time benchmark (echo, chat fan-out, memory per socket, bake time) next to a bare app and tutorial code
 speed: venv
-	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python -m benchmarks.speed
 
 clean:
 	rm -rf $(VENV) build

@@ -11,28 +11,35 @@ The same two figures are measured for a one-file ASGI echo app served by the sam
 reload options, so the ratio shows what the project adds on top of uvicorn itself. Targets: cold start
 <= 0.5 s, edit-to-live <= 0.6 s. Figures are wall-clock and depend on the machine's load.
 
-Run: make bench   (or: .venv/bin/python benchmarks/devloop.py [--starts N] [--edits N])
+Run: make bench   (or, from the repository's root: .venv/bin/python -m benchmarks.devloop [--starts N] [--edits N])
 """
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 from websockets.sync.client import connect
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(TEMPLATE_DIR))
-from tests.run_configs import pycharm_configs  # noqa: E402  (the template suite's reader of .run/ files)
+from tests.support.bakes import TEMPLATE_DIR
+from tests.support.processes import project_processes
+from tests.support.run_configs import pycharm_configs
 
 TARGETS = {"cold start": 0.5, "edit-to-live": 0.6}
-ORIGIN = "http://localhost"
+
+
+def origin_of(url):
+    """The Origin a page of the server at `url` sends: its scheme, host and port (the socket Origin check
+    accepts no other)."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{'https' if parts.scheme in ('https', 'wss') else 'http'}://{parts.netloc}"
+
 
 BARE_APP = """\
 PREFIX = "{prefix}"
@@ -52,14 +59,9 @@ async def app(scope, receive, send):
 """
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def echo(port, text):
-    with connect(f"ws://127.0.0.1:{port}/ws/echo/", origin=ORIGIN, open_timeout=2, close_timeout=0.5) as ws:
+    url = f"ws://127.0.0.1:{port}/ws/echo/"
+    with connect(url, origin=origin_of(url), open_timeout=2, close_timeout=0.5) as ws:
         ws.send(text)
         return ws.recv(timeout=2)
 
@@ -81,7 +83,7 @@ def wait_for_reply(port, text, expected, process, timeout=30):
 
 class Server:
     def __init__(self, args, cwd):
-        self.port = free_port()
+        self.port = project_processes.free_port()
         index = args.index("--port")
         self.args = [sys.executable, *args[: index + 1], str(self.port), *args[index + 2 :]]
         self.cwd = cwd
@@ -96,8 +98,7 @@ class Server:
         return started
 
     def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=15)
+        project_processes.stop(self.process, timeout=15)
 
 
 def measure(name, server, edit, starts, edits):
@@ -156,34 +157,43 @@ def bare_edit(folder):
     return Edit(module, lambda prefix: module.write_text(BARE_APP.format(prefix=prefix)))
 
 
+def measure_both(folder, starts, edits):
+    """Bake the defaults into `folder`, then measure the project and the bare app; returns their raw figures."""
+    project = Path(cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(folder)))
+    config = next(c for c in pycharm_configs(project) if c.name == "uvicorn (reload)")
+    bare_dir = folder / "bare"
+    bare_dir.mkdir()
+    # The same uvicorn options as the project's configuration, pointed at the bare app and its folder.
+    bare_args = ["-m", "uvicorn", "bare_echo:app", "--reload", "--reload-dir", str(bare_dir), "--port", "0"]
+    print(f"uvicorn (reload) command: python {' '.join(config.args)}")
+    print("raw figures (seconds):")
+    return {
+        "project": measure("project", Server(config.args, config.cwd), project_edit(project), starts, edits),
+        "bare": measure("bare ASGI", Server(bare_args, bare_dir), bare_edit(bare_dir), starts, edits),
+    }
+
+
+def medians(results):
+    return {
+        who: {figure: statistics.median(values) for figure, values in figures.items()}
+        for who, figures in results.items()
+    }
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.devloop", description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=3, help="cold starts per app (default 3)")
     parser.add_argument("--edits", type=int, default=5, help="edits per app (default 5)")
     options = parser.parse_args()
 
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="devloop-") as tmp:
-        tmp = Path(tmp)
-        project = Path(cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(tmp)))
-        config = next(c for c in pycharm_configs(project) if c.name == "uvicorn (reload)")
-        bare_dir = tmp / "bare"
-        bare_dir.mkdir()
-        # The same uvicorn options as the project's configuration, pointed at the bare app and its folder.
-        bare_args = ["-m", "uvicorn", "bare_echo:app", "--reload", "--reload-dir", str(bare_dir), "--port", "0"]
-
-        print(f"uvicorn (reload) command: python {' '.join(config.args)}")
-        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
-        print("raw figures (seconds):")
-        results = {
-            "project": measure("project", Server(config.args, config.cwd), project_edit(project), **vars(options)),
-            "bare": measure("bare ASGI", Server(bare_args, bare_dir), bare_edit(bare_dir), **vars(options)),
-        }
+        results = medians(measure_both(Path(tmp), options.starts, options.edits))
 
     print()
     print(f"{'median':<14}{'project':>10}{'bare ASGI':>11}{'ratio':>8}{'target':>9}   verdict")
     for figure, target in TARGETS.items():
-        project_median = statistics.median(results["project"][figure])
-        bare_median = statistics.median(results["bare"][figure])
+        project_median, bare_median = results["project"][figure], results["bare"][figure]
         verdict = "met" if project_median <= target else "MISSED"
         print(
             f"{figure:<14}{project_median:>9.3f}s{bare_median:>10.3f}s{project_median / bare_median:>7.1f}x"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import baked_env, run_in
-from .run_configs import all_configs, check_uvicorn
+from .support.bakes import baked_env, run_in
+from .support.run_configs import all_configs, check_uvicorn
 
 UNRENDERED = re.compile(r"\{\{\s*cookiecutter|\{%-?\s*(if|for|raw)\b[^%]*cookiecutter")
 DEMO_APPS = ["echo", "chat", "notifications", "tasks"]
@@ -23,6 +23,7 @@ def text_files(project):
             yield path
 
 
+@pytest.mark.fast
 def test_no_jinja_survives_the_bake(baked):
     _, _, project = baked
     leftovers = [str(path) for path in text_files(project) if UNRENDERED.search(path.read_text())]
@@ -30,12 +31,14 @@ def test_no_jinja_survives_the_bake(baked):
     assert not [path for path in project.rglob("*") if "cookiecutter" in path.name]
 
 
+@pytest.mark.fast
 def test_ruff_finds_nothing(baked):
     _, _, project = baked
     run_in(project, sys.executable, "-m", "ruff", "check", "--no-cache", ".")
     run_in(project, sys.executable, "-m", "ruff", "format", "--no-cache", "--check", ".")
 
 
+@pytest.mark.fast
 def test_django_system_checks_pass(baked, request):
     _, context, project = baked
     # The redis bake's .env names 127.0.0.1:6379; the check must find a live Redis, so point it at ours.
@@ -44,6 +47,7 @@ def test_django_system_checks_pass(baked, request):
     run_in(project, "python", "manage.py", "makemigrations", "--check", "--dry-run")
 
 
+@pytest.mark.fast
 def test_env_file_has_a_fresh_secret_and_the_chosen_layer(baked):
     _, context, project = baked
     env = dict(line.split("=", 1) for line in (project / ".env").read_text().splitlines() if "=" in line)
@@ -54,6 +58,7 @@ def test_env_file_has_a_fresh_secret_and_the_chosen_layer(baked):
         assert env["REDIS_URL"] == ""
 
 
+@pytest.mark.fast
 def test_demo_apps_are_present_only_when_chosen(baked):
     _, context, project = baked
     wanted = context.get("include_demo_apps", True)
@@ -63,6 +68,7 @@ def test_demo_apps_are_present_only_when_chosen(baked):
         assert (f'    "{app}",' in settings) == wanted
 
 
+@pytest.mark.fast
 def test_deploy_files_are_present_only_when_chosen(baked):
     _, context, project = baked
     wanted = context.get("include_deploy", True)
@@ -71,20 +77,43 @@ def test_deploy_files_are_present_only_when_chosen(baked):
     assert ("## Deploy" in (project / "README.md").read_text()) == wanted
 
 
-@pytest.mark.parametrize("layer", ["memory", "redis"])
-def test_baked_project_tests_pass(baked, layer):
-    # Each baked suite runs twice: on the in-memory layer, and with --redis on its own redis-server.
-    _, _, project = baked
-    args = ["--redis"] if layer == "redis" else []
-    result = run_in(project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *args)
+# Each baked suite runs twice: on the in-memory layer (in two parts, so that the fast lane can leave the browser
+# tests out; that part on two xdist workers, as a developer runs it), and with --redis on its own redis-server.
+SUITE_RUNS = {
+    "memory-no-browser": ["-m", "not browser", "-n", "2"],
+    "memory-browser": ["-m", "browser"],
+    "redis": ["--redis"],
+}
+# The browser run's screenshots of every page, one folder per bake: CI keeps build/ (README, Tests).
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"
+
+
+@pytest.mark.parametrize(
+    "run", [pytest.param(name, marks=pytest.mark.fast if name == "memory-no-browser" else ()) for name in SUITE_RUNS]
+)
+def test_baked_project_tests_pass(baked, run):
+    name, context, project = baked
+    demo_apps = context.get("include_demo_apps", True)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SUITE_RUNS[run]]
+    if run == "memory-browser":
+        shutil.rmtree(SCREENSHOTS / name, ignore_errors=True)
+        command += ["--screenshots", str(SCREENSHOTS / name)]
+    result = subprocess.run(command, cwd=project, env=baked_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"{' '.join(command)} failed in {project}:\n{result.stdout}\n{result.stderr}"
     summary = result.stdout.splitlines()[-1]
     assert re.search(r"\d+ passed", summary) and "failed" not in summary, result.stdout
-    # Every skip is one of the two layer-specific kinds and says how to run it.
+    # Every skip is one of the two layer-specific kinds and says how to run it, or, in a bake without the demo
+    # apps, a test of what only they route.
     skips = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
-    assert all("--redis" in line for line in skips), result.stdout
+    allowed = ("--redis",) if demo_apps else ("--redis", "demo apps left out")
+    assert all(any(reason in line for reason in allowed) for line in skips), result.stdout
     if CHROMIUM.exists() or os.environ.get("CI"):
         # The browser tests skip only without chromium, which CI installs: here they must have run.
         assert "chromium" not in result.stdout, result.stdout
+        if run == "memory-browser":
+            pages = ["home", "login"] + (["echo", "chat-room", "notifications", "tasks"] if demo_apps else [])
+            saved = {path.name for path in (SCREENSHOTS / name).glob("*.png")}
+            assert saved == {f"{page}{size}.png" for page in pages for size in ["", "-phone"]}
 
 
 @pytest.mark.parametrize("layer", ["memory", "redis"])
@@ -93,7 +122,7 @@ def test_layer_choice_reaches_settings(cookies, layer, request):
     project = result.project_path
     code = "from django.conf import settings; print(settings.CHANNEL_LAYERS['default']['BACKEND'])"
     out = run_in(project, "python", "manage.py", "shell", "-c", code).stdout
-    expected = "RedisChannelLayer" if layer == "redis" else "InMemoryChannelLayer"
+    expected = "SingleReaderRedisChannelLayer" if layer == "redis" else "FanOutInMemoryChannelLayer"
     assert expected in out
 
 

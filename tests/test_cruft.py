@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import TEMPLATE_DIR, baked_env
+from .support.bakes import TEMPLATE_DIR, baked_env
 
 CRUFT = str(Path(sys.executable).parent / "cruft")
 GIT_IDENTITY = {

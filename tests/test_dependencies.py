@@ -2,7 +2,7 @@
 
 import sys
 
-from .conftest import run_in
+from .support.bakes import run_in
 
 
 def test_baked_pyproject_installs_with_dev_extra(cookies):

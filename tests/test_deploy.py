@@ -19,9 +19,9 @@ import pytest
 import websockets
 import yaml
 
-from .conftest import baked_env, free_port, run_in
-from .processes import render_nginx_site, start_gunicorn, start_nginx, stop
-from .run_configs import WS_MAX_SIZE
+from .support.bakes import baked_env, run_in
+from .support.processes import free_port, render_nginx_site, start_gunicorn, start_nginx, stop
+from .support.run_configs import WS_MAX_SIZE
 
 PRODUCTION = {"DJANGO_DEBUG": "false", "DJANGO_ALLOWED_HOSTS": "example.org,localhost,127.0.0.1"}
 
@@ -148,11 +148,12 @@ def test_nginx_in_front_of_gunicorn_serves_static_files_pages_and_sockets(projec
         with pytest.raises(urllib.error.HTTPError) as redirect:
             urllib.request.build_opener(NoRedirect).open(request, timeout=5)
         assert redirect.value.code == 301
-        assert redirect.value.headers["Location"] == "https://127.0.0.1/chat/lobby/"
+        # nginx passes the Host as the browser sent it, port included (the Origin check compares it).
+        assert redirect.value.headers["Location"] == f"https://{address}/chat/lobby/"
 
         async def chat():
             clients = [
-                await websockets.connect(f"ws://{address}/ws/chat/lobby/", origin="http://localhost") for _ in range(4)
+                await websockets.connect(f"ws://{address}/ws/chat/lobby/", origin=f"http://{address}") for _ in range(4)
             ]
             await clients[0].send(json.dumps({"message": "through nginx"}))
             heard = [json.loads(await asyncio.wait_for(client.recv(), 5)) for client in clients]
@@ -165,7 +166,7 @@ def test_nginx_in_front_of_gunicorn_serves_static_files_pages_and_sockets(projec
         async def oversized_frame(address):
             # gunicorn.conf.py's worker gives uvicorn the same limits as the project's uvicorn commands: no
             # compression (a browser offers it) and a frame limit.
-            async with websockets.connect(f"ws://{address}/ws/echo/", origin="http://localhost") as ws:
+            async with websockets.connect(f"ws://{address}/ws/echo/", origin=f"http://{address}") as ws:
                 assert "Sec-WebSocket-Extensions" not in ws.response.headers, "the server agreed to compress"
                 try:
                     await ws.send("x" * (WS_MAX_SIZE + 1))

@@ -7,8 +7,8 @@ import urllib.request
 import pytest
 import websockets
 
-from .conftest import bake_and_migrate, baked_env, free_port
-from .processes import spawn, start_redis, start_uvicorn, stop
+from .support.bakes import bake_and_migrate, baked_env
+from .support.processes import free_port, start_redis, start_uvicorn, stop
 
 pytestmark = pytest.mark.redis
 
@@ -18,27 +18,11 @@ def project(cookies_session):
     return bake_and_migrate(cookies_session, channel_layer="redis")
 
 
-def test_server_refuses_to_start_and_names_the_unreachable_redis(project):
-    port = free_port()
-    server = spawn(
-        project,
-        "python",
-        "-m",
-        "uvicorn",
-        "channels_project.asgi:application",
-        "--port",
-        str(free_port()),
-        env=baked_env(REDIS_URL=f"redis://127.0.0.1:{port}/0"),
-    )
-    server.wait(timeout=30)
-    output = stop(server)
-    assert server.returncode != 0
-    assert f"(channel_layers.E001) The channel layer cannot reach Redis at 127.0.0.1:{port}" in output
-    assert "Traceback" not in output
+# A server started while Redis is away: tests/test_dependencies_down.py.
 
 
 async def open_chat(address, room="lobby"):
-    return await websockets.connect(f"ws://{address}/ws/chat/{room}/", origin="http://localhost")
+    return await websockets.connect(f"ws://{address}/ws/chat/{room}/", origin=f"http://{address}")
 
 
 async def say_and_hear(sender, listener, text):

@@ -12,9 +12,9 @@ import pytest
 import redis
 import websockets
 
-from .conftest import bake_and_migrate, baked_env, free_port
-from .processes import spawn, start_redis, stop, wait_for_port
-from .run_configs import WS_MAX_SIZE
+from .support.bakes import bake_and_migrate, baked_env
+from .support.processes import free_port, resident_kb, spawn, start_redis, stop, wait_for_port
+from .support.run_configs import WS_MAX_SIZE
 
 CLIENTS = 20
 # Memory grows while the server warms up and while the layers hold what may still be needed: a message for
@@ -45,7 +45,7 @@ async def churn_client(address, deadline, rng):
     sessions = 0
     while time.monotonic() < deadline:
         room = f"churn-{rng.randrange(10)}"
-        async with websockets.connect(f"ws://{address}/ws/chat/{room}/", origin="http://localhost") as ws:
+        async with websockets.connect(f"ws://{address}/ws/chat/{room}/", origin=f"http://{address}") as ws:
             await ws.send(json.dumps({"message": "hi"}))
             while json.loads(await asyncio.wait_for(ws.recv(), 5)).get("message") != "hi":
                 pass
@@ -69,11 +69,6 @@ def start_reporting_uvicorn(project, env):
     return wait_for_port(process, port, "uvicorn"), f"127.0.0.1:{port}"
 
 
-def resident_kb(process):
-    status = open(f"/proc/{process.pid}/status").read()
-    return int(status.split("VmRSS:")[1].split()[0])
-
-
 @pytest.mark.parametrize("layer", ["memory", "redis"])
 def test_a_minute_of_churn_leaves_no_group_member_behind_and_memory_flat(project, layer, tmp_path):
     redis_server, redis_url = start_redis(tmp_path) if layer == "redis" else (None, "")
@@ -83,7 +78,7 @@ def test_a_minute_of_churn_leaves_no_group_member_behind_and_memory_flat(project
         for _ in range(ROUNDS):
             # Every client session (open, join, speak, hear itself, leave) completes, or churn() raises.
             sessions.append(churn(address, ROUND_SECONDS))
-            memory.append(resident_kb(server))
+            memory.append(resident_kb(server.pid))
         assert min(sessions) > CLIENTS * 20, sessions
         assert memory[-1] - memory[-2] <= MOST_GROWTH_KB, f"{layer}: server RSS after each round (KB): {memory}"
         if redis_server:

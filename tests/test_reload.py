@@ -9,9 +9,10 @@ import urllib.request
 
 import pytest
 
-from .conftest import baked_env, free_port
-from .dev_server import DevServer, echo, with_port
-from .run_configs import pycharm_configs
+from .support.bakes import baked_env
+from .support.dev_server import DevServer, echo, with_port
+from .support.processes import free_port
+from .support.run_configs import pycharm_configs
 
 
 @pytest.fixture(scope="module")

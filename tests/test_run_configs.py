@@ -1,10 +1,10 @@
 """Proof, not hope: every IDE run configuration of a bake is read, checked and run as the IDE would run it.
 
-Each configuration becomes `python ARGS` in its working directory with its environment (tests/run_configs.py).
-The one change made to a command: a uvicorn configuration's `--port 8000` value is replaced by a free port
-(tests/dev_server.with_port), so parallel test runs do not collide. createsuperuser is interactive in the IDE
-(a terminal is emulated for its password prompt); here it runs with `--noinput` and DJANGO_SUPERUSER_*
-credentials, Django's documented non-interactive form of the same command.
+Each configuration becomes `python ARGS` in its working directory with its environment
+(tests/support/run_configs.py). The one change made to a command: a uvicorn configuration's `--port 8000` value
+is replaced by a free port (tests/support/dev_server.with_port), so parallel test runs do not collide.
+createsuperuser is interactive in the IDE (a terminal is emulated for its password prompt); here it runs with
+`--noinput` and DJANGO_SUPERUSER_* credentials, Django's documented non-interactive form of the same command.
 """
 
 import json
@@ -16,9 +16,10 @@ import time
 
 import pytest
 
-from .conftest import baked_env, free_port, run_in
-from .dev_server import DevServer, close_code, with_port
-from .run_configs import (
+from .support.bakes import baked_env, run_in
+from .support.dev_server import DevServer, close_code, with_port
+from .support.processes import free_port
+from .support.run_configs import (
     WS_MAX_SIZE,
     ConfigProblem,
     all_configs,
@@ -253,6 +254,9 @@ def test_pycharm_env_file_field_is_refused(broken):
             "without --reload-dir",
         ),
         ("--port 8000", "--port 8000 --env-file .env", "--env-file"),
+        ("--reload-dir echo --reload-dir chat", "--reload-dir chat --reload-dir echo", "not the package and PROJ"),
+        ("--ws-max-size 1048576", "--ws-max-size 2097152", "needs --ws-max-size 1048576 \\(from server.py\\)"),
+        ("--ws-per-message-deflate false", "", "needs --ws-per-message-deflate false"),
     ],
 )
 def test_uvicorn_mistakes_are_caught(broken, old, new, reason):
@@ -314,6 +318,7 @@ def test_an_unknown_manage_command_is_caught(broken):
         check_manage_command(config, broken, lambda args: run_in(broken, "python", *args))
 
 
+@pytest.mark.fast
 def test_readme_run_command_is_the_reload_configuration(baked):
     _, context, project = baked
     readme = (project / "README.md").read_text()

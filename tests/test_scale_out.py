@@ -12,8 +12,8 @@ import pytest
 import redis
 import websockets
 
-from .conftest import bake_and_migrate, baked_env, run_in
-from .processes import read_until, spawn, start_redis, start_uvicorn, stop
+from .support.bakes import bake_and_migrate, baked_env, run_in
+from .support.processes import read_until, spawn, start_redis, start_uvicorn, stop
 
 pytestmark = pytest.mark.redis
 
@@ -42,7 +42,7 @@ def cluster(project):
 async def chat_across(addresses, room, text):
     """One client per server in `room`; the first speaks; returns what each one heard."""
     clients = [
-        await websockets.connect(f"ws://{address}/ws/chat/{room}/", origin="http://localhost") for address in addresses
+        await websockets.connect(f"ws://{address}/ws/chat/{room}/", origin=f"http://{address}") for address in addresses
     ]
     try:
         await clients[0].send(json.dumps({"message": text}))
@@ -70,13 +70,13 @@ def test_several_redis_urls_shard_rooms_across_both_servers(cluster, tmp_path):
         async def every_room():
             clients = {
                 room: [
-                    await websockets.connect(f"ws://{address}/ws/chat/{room}/", origin="http://localhost")
+                    await websockets.connect(f"ws://{address}/ws/chat/{room}/", origin=f"http://{address}")
                     for address in (first, second)
                 ]
                 for room in rooms
             }
             # While the sockets are open, each room's group lives on exactly one shard, and both shards hold some.
-            held = [redis.Redis.from_url(url).keys("asgi:group:*") for _, url in shards]
+            held = [redis.Redis.from_url(url).keys("*:group:*") for _, url in shards]
             for room, (speaker, listener) in clients.items():
                 await speaker.send(json.dumps({"message": room}))
                 assert json.loads(await asyncio.wait_for(listener.recv(), 5))["message"] == room
@@ -94,8 +94,64 @@ def test_several_redis_urls_shard_rooms_across_both_servers(cluster, tmp_path):
             stop(process)
 
 
-def token_for(address, username, password):
-    body = json.dumps({"username": username, "password": password}).encode()
+def test_two_projects_on_one_redis_never_share_a_room_or_a_user(project, cookies_session, redis_url):
+    """Two bakes on one Redis (each with its own secret key, so its own CHANNEL_LAYER_PREFIX): a chat message,
+    and `manage.py notify` for user id 4242, reach only their own project's sockets, in the same room and for the
+    same user id in both."""
+    other = bake_and_migrate(cookies_session, channel_layer="redis")
+    env = baked_env(REDIS_URL=redis_url)
+    for bake in (project, other):
+        run_in(bake, "python", "manage.py", "shell", "-c", CREATE_ALICE, env=env)
+    servers = [start_uvicorn(bake, env) for bake in (project, other)]
+    try:
+        here, there = (address for _, address in servers)
+
+        async def scenario():
+            rooms = [await chat_socket(address, "lobby") for address in (here, there)]
+            tokens = [token_for(address, "alice", "a long pw 42") for address in (here, there)]
+            inboxes = [
+                await websockets.connect(f"ws://{address}/ws/notifications/?token={token}", origin=f"http://{address}")
+                for address, token in zip((here, there), tokens, strict=True)
+            ]
+            await rooms[0].send(json.dumps({"message": "only here"}))
+            run_in(project, "python", "manage.py", "notify", "--user", "alice", "for this alice only", env=env)
+            heard = [
+                json.loads(await asyncio.wait_for(rooms[0].recv(), 5))["message"],
+                await next_json(inboxes[0], lambda frame: "for this alice only" in json.dumps(frame)),
+            ]
+            leaked = []
+            for socket in (rooms[1], inboxes[1]):
+                try:
+                    leaked.append(await asyncio.wait_for(socket.recv(), 1))
+                except TimeoutError:
+                    pass
+            for socket in (*rooms, *inboxes):
+                await socket.close()
+            return heard, leaked
+
+        heard, leaked = asyncio.run(scenario())
+        assert heard[0] == "only here" and heard[1]
+        assert leaked == [], f"the other project's sockets heard {leaked}"
+        prefixes = {key.split(b":")[0] for key in redis.Redis.from_url(redis_url).keys("*")}
+        assert b"asgi" not in prefixes, prefixes  # channels-redis's default, shared by every project
+    finally:
+        for process, _ in servers:
+            stop(process)
+
+
+CREATE_ALICE = (
+    "from django.contrib.auth import get_user_model; U = get_user_model(); "
+    "U.objects.filter(username='alice').exists() or U.objects.create_user('alice', password='a long pw 42', id=4242)"
+)
+
+
+def chat_socket(address, room):
+    return websockets.connect(f"ws://{address}/ws/chat/{room}/", origin=f"http://{address}")
+
+
+def token_for(address, username, password, path="/ws/"):
+    """A socket token from POST /api/ws-token/ for the sockets under `path`."""
+    body = json.dumps({"username": username, "password": password, "path": path}).encode()
     request = urllib.request.Request(
         f"http://{address}/api/ws-token/", data=body, headers={"Content-Type": "application/json"}
     )
@@ -126,7 +182,7 @@ def test_notify_and_task_progress_reach_sockets_on_every_server_process(project,
 
         async def scenario():
             def open_socket(address, path):
-                return websockets.connect(f"ws://{address}{path}?token={token}", origin="http://localhost")
+                return websockets.connect(f"ws://{address}{path}?token={token}", origin=f"http://{address}")
 
             notified = [await open_socket(address, "/ws/notifications/") for address in (first, second)]
             # manage.py notify is a third process: through Redis it reaches the sockets of both servers.

@@ -10,9 +10,10 @@ import shutil
 
 import pytest
 
-from .conftest import TEMPLATE_DIR, baked_env, free_port, run_in
-from .dev_server import DevServer, with_port
-from .run_configs import check_env, check_uvicorn, pycharm_configs
+from .support.bakes import TEMPLATE_DIR, baked_env, run_in
+from .support.dev_server import DevServer, with_port
+from .support.processes import free_port
+from .support.run_configs import check_env, check_uvicorn, pycharm_configs
 
 MODULE = "cookiecutter-channels"
 EXPECTED = {"bake demo", "serve demo (reload)", "template tests", "devloop benchmark"}

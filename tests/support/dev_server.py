@@ -11,19 +11,24 @@ from websockets.sync.client import connect
 
 from .processes import launch, output
 
-ORIGIN = "http://localhost"
+
+def own_origin(port):
+    """The server's own origin: the socket Origin check compares scheme, host and port, as Django's CSRF does."""
+    return f"http://127.0.0.1:{port}"
 
 
 def echo(port, text, path="/ws/echo/", timeout=5):
     """One fresh socket: send `text`, return the reply."""
-    with connect(f"ws://127.0.0.1:{port}{path}", origin=ORIGIN, open_timeout=timeout, close_timeout=1) as ws:
+    url = f"ws://127.0.0.1:{port}{path}"
+    with connect(url, origin=own_origin(port), open_timeout=timeout, close_timeout=1) as ws:
         ws.send(text)
         return ws.recv(timeout=timeout)
 
 
 def close_code(port, path, send=None):
     """Open a socket that the server accepts and then closes (after `send`, if given); return the close code."""
-    with connect(f"ws://127.0.0.1:{port}{path}", origin=ORIGIN, open_timeout=5, close_timeout=1, max_size=None) as ws:
+    url = f"ws://127.0.0.1:{port}{path}"
+    with connect(url, origin=own_origin(port), open_timeout=5, close_timeout=1, max_size=None) as ws:
         if send is not None:
             ws.send(send)
         try:

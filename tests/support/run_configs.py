@@ -6,16 +6,20 @@ after the interpreter, the working directory and the environment, after the IDE'
 (a misspelled option, an absolute path, a folder or module that does not exist) raises ConfigProblem.
 """
 
+import importlib.util
 import json
+import os
 import re
 import shlex
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
 
-# Option names PyCharm writes (FACTS.md); PyCharm ignores unknown ones, so a typo would go unnoticed.
+# The option names PyCharm itself writes when it saves a shared configuration to .run/ (as in the template's own
+# .run/*.run.xml); PyCharm ignores unknown ones, so a typo would go unnoticed.
 COMMON_OPTIONS = {
     "PARENT_ENVS",
     "SDK_HOME",
@@ -43,8 +47,21 @@ CONFIGURATION_TYPES = {("PythonConfigurationType", "Python"): PYTHON_OPTIONS, ("
 BOOLEAN = {"true": True, "false": False}
 ABSOLUTE_PATH = re.compile(r"""(^|[\s"'=])(/|~|[A-Za-z]:[\\/])""")
 MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-# The largest WebSocket frame every server command of a bake accepts (--ws-max-size, deploy/gunicorn.conf.py).
-WS_MAX_SIZE = 1024 * 1024
+TEMPLATE_PACKAGE = (
+    Path(__file__).resolve().parents[2] / "{{cookiecutter.project_slug}}" / "{{cookiecutter.project_slug}}"
+)
+
+
+def server_module(package_dir=TEMPLATE_PACKAGE):
+    """A project's server.py (the one source of its uvicorn options), loaded by path; no Jinja in that file."""
+    spec = importlib.util.spec_from_file_location(f"server_of_{package_dir.name}", package_dir / "server.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The largest WebSocket frame every server command of a bake accepts (server.py, deploy/gunicorn.conf.py).
+WS_MAX_SIZE = server_module().WS_MAX_SIZE
 
 
 class ConfigProblem(AssertionError):
@@ -219,10 +236,10 @@ def check_uvicorn(config, project):
     problem(f"\n{attribute} = " in module_file.read_text(), source, f"{module} defines no {attribute}")
     problem("--env-file" not in args, source, "--env-file loads .env once: settings.py reads it on each reload")
     problem(len(option_values(args, "--port")) == 1, source, "needs exactly one --port")
-    max_size = option_values(args, "--ws-max-size")
-    problem(max_size == [str(WS_MAX_SIZE)], source, f"needs --ws-max-size {WS_MAX_SIZE} (uvicorn's default: 16 MiB)")
-    deflate = option_values(args, "--ws-per-message-deflate")
-    problem(deflate == ["false"], source, "needs --ws-per-message-deflate false (a compressed flood inflates)")
+    # Each option of the project's server.py, with its value: the IDE formats cannot import it, so they copy it.
+    expected = server_module(project / project_package(project)).uvicorn_args()
+    for option, value in zip(expected[::2], expected[1::2], strict=True):
+        problem(option_values(args, option) == [value], source, f"needs {option} {value} (from server.py)")
     problem("--workers" not in args or "--reload" not in args, source, "--reload and --workers exclude each other")
     if "--reload" not in args:
         return
@@ -234,6 +251,12 @@ def check_uvicorn(config, project):
         problem(folder != project.resolve(), source, "--reload-dir is the project root: .venv would be watched too")
     missing = sorted({project_package(project), *project_apps(project)} - {folder.name for folder in watched})
     problem(not missing, source, f"the project's source folders {missing} are not watched by --reload-dir")
+    # server.sync_reload_dirs writes exactly these, in this order: a list edited by hand would drift.
+    expected_dirs = [project_package(project), *project_apps(project)]
+    named = option_values(args, "--reload-dir")
+    problem(
+        named == expected_dirs, source, f"--reload-dir lists {named}, not the package and PROJECT_APPS {expected_dirs}"
+    )
 
 
 def project_package(project):
@@ -263,3 +286,18 @@ def check_env(config, project):
     env_keys = set(dotenv_values(project / ".env.example"))
     frozen = env_keys & set(config.env)
     problem(not frozen, config.source, f"sets {sorted(frozen)}, which would override .env and survive its edits")
+
+
+def run(project, name):
+    """Replace this process with a bake's IDE configuration `name`, as the IDE would start it (`make demo`)."""
+    config = next((config for config in all_configs(project) if config.name == name), None)
+    if config is None:
+        raise SystemExit(f"{project} has no run configuration named {name!r}")
+    os.chdir(config.cwd)
+    os.execve(sys.executable, [sys.executable, *config.args], {**os.environ, **config.env})
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: python -m tests.support.run_configs PROJECT_DIR 'CONFIGURATION NAME'")
+    run(Path(sys.argv[1]), sys.argv[2])

@@ -1,0 +1,69 @@
+"""The template, the option combinations the suite bakes, and commands run in a baked project."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2]
+PROJECT_TEMPLATE = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
+
+# Option combinations the suite bakes; each baked project gets its own tests, lint and checks run.
+MATRIX = {
+    "defaults": {},
+    "no-demo-apps": {"include_demo_apps": False, "editor": "both"},
+    "no-deploy": {"include_deploy": False, "editor": "none"},
+    "redis-layer": {"channel_layer": "redis", "editor": "both"},
+    "other-name": {"project_name": "Zulu Chat Ops", "description": "Operations chat", "editor": "vscode"},
+}
+
+
+def load_file(path, name):
+    """Import the template's file at `path` (relative to the template) as a module named `name`."""
+    spec = importlib.util.spec_from_file_location(name, TEMPLATE_DIR / path)
+    module = importlib.util.module_from_spec(spec)
+    # No __pycache__ in the template: cookiecutter would copy it into every bake.
+    writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
+    return module
+
+
+def load_hook(name):
+    """A hook as plain Python: its Jinja sits in string literals, left unrendered."""
+    return load_file(f"hooks/{name}.py", name)
+
+
+def template_module(path, name):
+    """A file of the template that holds no Jinja, hence what every bake gets to the letter, as a module."""
+    text = (TEMPLATE_DIR / path).read_text()
+    assert "{{" not in text and "{%" not in text, f"{path} has template variables: it differs in each bake"
+    return load_file(path, name)
+
+
+def baked_env(**extra):
+    """The environment a baked project's commands run in: ours, minus what would confuse its pytest."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
+    env.pop("REDIS_URL", None)
+    return {**env, **extra}
+
+
+def run_in(project, *args, env=None, timeout=300):
+    """Run a command in a baked project with this environment's Python; fail with its output."""
+    command = [sys.executable if arg == "python" else arg for arg in args]
+    result = subprocess.run(
+        command, cwd=project, env=env or baked_env(), capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, f"{' '.join(args)} failed in {project}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def bake_and_migrate(cookies_session, **context):
+    """A bake with its database migrated, for tests that serve it. Checks are skipped: a redis bake's .env
+    names a Redis at 127.0.0.1:6379 that the system checks would (rightly) not find."""
+    project = cookies_session.bake(extra_context=context).project_path
+    run_in(project, "python", "manage.py", "migrate", "--skip-checks", "--verbosity", "0")
+    return project
