@@ -5,5 +5,6 @@
 - `processes.py`: a free port, a private redis-server, uvicorn with the project's socket options.
 - `live_server.py`: this project under a real uvicorn on the test database.
 - `browser.py`: Debian's chromium through Playwright, and a server a test can crash under an open page.
+- `routes.py`: a path for every routed socket, for tests that cover every consumer.
 - `screenshots.py`: the `screenshot` fixture and `--screenshots DIR`, PNGs of the pages the browser tests open.
 """

@@ -5,16 +5,14 @@ of one second, on both layers (pytest and pytest --redis), for every route whose
 """
 
 import asyncio
-import re
 
 import pytest
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.urls.resolvers import RoutePattern
 
 from {{ cookiecutter.project_slug }}.asgi import application
 from {{ cookiecutter.project_slug }}.consumers import EXPIRED
-from {{ cookiecutter.project_slug }}.routing import websocket_urlpatterns
+from {{ cookiecutter.project_slug }}.testing.routes import routed_paths
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,14 +33,6 @@ def short_group_expiry(settings, channel_layers):
 @pytest.fixture
 async def logged_in_headers(make_user, session_headers):
     return await session_headers(await make_user("longlived"))
-
-
-def route_paths():
-    return [
-        "/" + re.sub(r"<[^>]+>", "lobby", str(route.pattern))
-        for route in websocket_urlpatterns
-        if isinstance(route.pattern, RoutePattern)
-    ]
 
 
 async def joined_groups(path, headers):
@@ -67,7 +57,7 @@ async def joined_groups(path, headers):
 
 async def test_every_socket_that_joins_groups_is_closed_before_they_expire(short_group_expiry, logged_in_headers):
     found = 0
-    for path in route_paths():
+    for path in routed_paths():
         socket, groups = await joined_groups(path, logged_in_headers)
         if not groups:
             await socket.disconnect()
@@ -92,7 +82,7 @@ async def test_every_socket_that_joins_groups_is_closed_before_they_expire(short
 async def test_a_socket_open_past_group_expiry_hears_its_groups_or_is_closed(
     short_group_expiry, logged_in_headers, path, probe
 ):
-    if path not in route_paths():
+    if path not in routed_paths():
         pytest.skip(f"{path} is not routed (demo apps left out)")
     socket, groups = await joined_groups(path, logged_in_headers)
     await asyncio.sleep(GROUP_EXPIRY * 2.5)

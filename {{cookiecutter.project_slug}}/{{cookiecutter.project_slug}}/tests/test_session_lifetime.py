@@ -7,8 +7,6 @@ token stops working at logout and opens only the socket path it was issued for. 
 same across two server processes on Redis.
 """
 
-import re
-
 import pytest
 from asgiref.sync import sync_to_async
 from channels.auth import AuthMiddlewareStack
@@ -16,11 +14,10 @@ from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
-from django.urls.resolvers import RoutePattern
 
 from {{ cookiecutter.project_slug }}.consumers import UNAUTHORIZED
 from {{ cookiecutter.project_slug }}.middleware import LoginLifetimeMiddleware, TokenAuthMiddleware
-from {{ cookiecutter.project_slug }}.routing import websocket_urlpatterns
+from {{ cookiecutter.project_slug }}.testing.routes import routed_paths
 from {{ cookiecutter.project_slug }}.tokens import make_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -192,15 +189,6 @@ def test_the_token_api_wants_the_socket_path(client, django_user_model):
     assert answer.status_code == 400 and '"path"' in answer.json()["error"]
     answer = client.post("/api/ws-token/", {"username": "alice", "password": "pw-alice-123", "path": "/ws/tasks/"})
     assert answer.status_code == 200 and answer.json()["path"] == "/ws/tasks/"
-
-
-def routed_paths():
-    """A path for every socket route of every app in PROJECT_APPS (route parameters filled in)."""
-    return [
-        "/" + re.sub(r"<[^>]+>", "lobby", str(route.pattern))
-        for route in websocket_urlpatterns
-        if isinstance(route.pattern, RoutePattern)
-    ]
 
 
 async def test_every_routed_consumer_closes_at_logout(connect, browser_session):
