@@ -111,10 +111,14 @@ def test_baked_project_tests_pass(baked, run):
     assert result.returncode == 0, f"{' '.join(command)} failed in {project}:\n{result.stdout}\n{result.stderr}"
     summary = result.stdout.splitlines()[-1]
     assert re.search(r"\d+ passed", summary) and "failed" not in summary, result.stdout
-    # Every skip is one of the two layer-specific kinds and says how to run it, or, in a bake without the demo
-    # apps, a test of what only they route.
+    # Every skip is one of the two layer-specific kinds and says how to run it, or a test of what this bake's
+    # options left out (the demo apps' routes, the deploy files).
     skips = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
-    allowed = ("--redis",) if demo_apps else ("--redis", "demo apps left out")
+    allowed = ["--redis"]
+    if not demo_apps:
+        allowed.append("demo apps left out")
+    if not context.get("include_deploy", True):
+        allowed.append("baked without deploy/")
     assert all(any(reason in line for reason in allowed) for line in skips), result.stdout
     if CHROMIUM.exists() or os.environ.get("CI"):
         # The browser tests skip only without chromium, which CI installs: here they must have run.
