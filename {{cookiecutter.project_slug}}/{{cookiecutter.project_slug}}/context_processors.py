@@ -5,17 +5,24 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
 
-def project(request):
-    """`project_name` (the project app's verbose_name, also the admin's header), `project_pages` (each
-    project app with an `index` URL: the navigation) and `development` (DEBUG: pages may show setup hints)."""
+def app_pages():
+    """(app config, URL) of each app in PROJECT_APPS that has a page (an `index` URL), in PROJECT_APPS order."""
     pages = []
     for app in settings.PROJECT_APPS:
         try:
-            url = reverse(f"{app}:index")
+            pages.append((apps.get_app_config(app), reverse(f"{app}:index")))
         except NoReverseMatch:
             continue
-        current = request.path.startswith(url)
-        pages.append({"url": url, "name": apps.get_app_config(app).verbose_name, "current": current})
+    return pages
+
+
+def project(request):
+    """`project_name` (the project app's verbose_name, also the admin's header), `project_pages` (each
+    project app with an `index` URL: the navigation) and `development` (DEBUG: pages may show setup hints)."""
+    pages = [
+        {"url": url, "name": config.verbose_name, "current": request.path.startswith(url)}
+        for config, url in app_pages()
+    ]
     return {
         "project_name": apps.get_containing_app_config(__name__).verbose_name,
         "project_pages": pages,

@@ -1,13 +1,11 @@
-from django.apps import apps
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import JsonResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from {{ cookiecutter.project_slug }} import strictjson
+from {{ cookiecutter.project_slug }}.context_processors import app_pages
 from {{ cookiecutter.project_slug }}.logins import session_id
 from {{ cookiecutter.project_slug }}.ratelimit import retry_after, wait_message
 from {{ cookiecutter.project_slug }}.tokens import MAX_AGE_SECONDS, clean_socket_path, make_token
@@ -15,14 +13,9 @@ from {{ cookiecutter.project_slug }}.tokens import MAX_AGE_SECONDS, clean_socket
 
 def home(request):
     """List the project apps that have a page (an `index` URL) so removing an app removes its link."""
-    demos = []
-    for app in settings.PROJECT_APPS:
-        try:
-            url = reverse(f"{app}:index")
-        except NoReverseMatch:
-            continue
-        config = apps.get_app_config(app)
-        demos.append({"url": url, "name": config.verbose_name, "about": getattr(config, "about", "")})
+    demos = [
+        {"url": url, "name": config.verbose_name, "about": getattr(config, "about", "")} for config, url in app_pages()
+    ]
     return render(request, "home.html", {"demos": demos})
 
 
