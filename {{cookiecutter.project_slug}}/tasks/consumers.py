@@ -1,31 +1,61 @@
+import asyncio
 import logging
 import uuid
 
+from asgiref.sync import sync_to_async
 from channels.consumer import AsyncConsumer
 from channels.exceptions import ChannelFull
+from django.conf import settings
 
 from {{ cookiecutter.project_slug }}.consumers import NoDbCleanupMixin
 from {{ cookiecutter.project_slug }}.push import PushConsumer, apush, user_group
 
-from . import jobs
+from . import jobs, slots
 
 TOPIC = "tasks"
 WORKER_CHANNEL = "tasks"  # python manage.py runworker tasks
 MAX_STEPS = 20
-FAILED = "The task failed. The details are in the server log."  # what the page shows for any failure
+FINAL = {"done", "failed", "lost", "expired"}
+# What the page shows for each end that is not "done".
+FAILED = "The task failed. The details are in the server log."
+EXPIRED = "No worker took the task in time. Is `manage.py runworker tasks` running, and are there enough of them?"
+LOST = "The worker stopped reporting on the task (it was stopped or it crashed)."
+FULL = "You have {} tasks queued or running, the most allowed: start another one once one of them has ended."
+# A running job reports at least this often (it pushes every step: jobs.STEP_SECONDS); with the layer's expiry
+# it makes the default TASK_SILENCE_SECONDS.
+REPORT_SECONDS = 5
 
 logger = logging.getLogger(__name__)
+
+
+def silence_seconds(layer):
+    """How long a task may go without word before its page is told it is over: settings.TASK_SILENCE_SECONDS,
+    by default the layer's expiry plus REPORT_SECONDS (65 s). No job waits in the layer longer than its expiry
+    (nor does one a stopping worker handed back), and a running job reports at least every REPORT_SECONDS."""
+    return getattr(settings, "TASK_SILENCE_SECONDS", layer.expiry + REPORT_SECONDS)
 
 
 class TaskConsumer(NoDbCleanupMixin, PushConsumer):
     """The page's socket: starts tasks and receives the progress of all of the user's tasks.
 
     Client -> server: {"start": {"steps": 5}} or {"start": {"steps": 5, "fail_at": 3}}.
-    Server -> client: {"task": id, "status": "queued" | "running" | "done" | "failed", "step": n,
-    "steps": n, "error": "why"} or {"error": "why"} for a bad frame. Logged-in users only (4401).
+    Server -> client: {"task": id, "status": "queued" | "running" | "done", "step": n, "steps": n} (the "queued"
+    frame adds "silence": the bound below, in seconds), or at a
+    task's bad end {"task": id, "status": "failed" | "lost" | "expired", "steps": n, "error": "why"}; and
+    {"error": "why"} for a bad frame, for a user who has settings.TASKS_PER_USER tasks queued or running (FULL),
+    or a full layer. Logged-in users only (4401).
+
+    Every task this socket was told is "queued" ends done, failed, lost or expired within silence_seconds() of
+    the last word of it: its watchdog reports "expired" (no worker took it) or "lost" (its worker stopped
+    reporting) to every socket of the user. The watchdog ends with the socket.
     """
 
     topic = TOPIC
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.watched = {}  # task this socket queued -> asyncio.Queue of the statuses pushed for it
+        self.watchdogs = set()
 
     async def receive_json(self, content, **kwargs):
         start = content.get("start") if isinstance(content, dict) else None
@@ -39,14 +69,61 @@ class TaskConsumer(NoDbCleanupMixin, PushConsumer):
         if fail_at is not None and (type(fail_at) is not int or not 1 <= fail_at <= steps):
             await self.send_error(f'"fail_at" must be a step from 1 to {steps}, or left out.')
             return
-        task = uuid.uuid4().hex
-        job = {"type": "task.run", "task": task, "user": self.scope["user"].pk, "steps": steps, "fail_at": fail_at}
+        task, user = uuid.uuid4().hex, self.scope["user"].pk
+        if not await sync_to_async(slots.take_slot)(user, task):
+            await self.send_error(FULL.format(getattr(settings, "TASKS_PER_USER", slots.TASKS_PER_USER)))
+            return
+        job = {"type": "task.run", "task": task, "user": user, "steps": steps, "fail_at": fail_at}
         try:
             await self.channel_layer.send(WORKER_CHANNEL, job)
         except ChannelFull:
+            await sync_to_async(slots.free_slot)(user, task)
             await self.send_error("Too many tasks are waiting for the worker: try again in a moment.")
             return
-        await self.send_json({"task": task, "status": "queued", "step": 0, "steps": steps})
+        # "silence" lets the page keep its own watch too: this socket's watchdog ends when the page reconnects.
+        silence = silence_seconds(self.channel_layer)
+        await self.send_json({"task": task, "status": "queued", "step": 0, "steps": steps, "silence": silence})
+        statuses = self.watched[task] = asyncio.Queue()
+        watchdog = asyncio.create_task(self.watch(task, steps, statuses))
+        self.watchdogs.add(watchdog)
+        watchdog.add_done_callback(self.watchdogs.discard)
+
+    async def push_message(self, event):
+        update = event["payload"]
+        statuses = self.watched.get(update.get("task")) if isinstance(update, dict) else None
+        if statuses is not None:
+            statuses.put_nowait(update.get("status"))
+        await super().push_message(event)
+
+    async def watch(self, task, steps, statuses):
+        """Wait for `task` to end; after silence_seconds() with no word of it, report it expired or lost."""
+        status = "queued"
+        try:
+            while status not in FINAL:
+                try:
+                    status = await asyncio.wait_for(statuses.get(), silence_seconds(self.channel_layer))
+                except TimeoutError:
+                    await self.give_up(task, steps, "expired" if status == "queued" else "lost")
+                    return
+        finally:
+            del self.watched[task]
+
+    async def give_up(self, task, steps, status):
+        user = self.scope["user"].pk
+        if not await sync_to_async(slots.free_slot)(user, task):
+            return  # its worker has just reported its end
+        seconds = silence_seconds(self.channel_layer)
+        logger.warning("Task %s of user %s %s: no word of it for %s s.", task, user, status, seconds)
+        error = EXPIRED if status == "expired" else LOST
+        await apush(user_group(TOPIC, user), {"task": task, "status": status, "steps": steps, "error": error})
+
+    async def disconnect(self, code):
+        # Once the socket has left its group the watchdogs would hear nothing. A task that ends still frees its
+        # slot (its worker does); a lost one's slot is freed by slots.SLOT_SECONDS.
+        for watchdog in list(self.watchdogs):
+            watchdog.cancel()
+        await asyncio.gather(*self.watchdogs, return_exceptions=True)
+        await super().disconnect(code)
 
 
 class TaskWorker(AsyncConsumer):
@@ -55,19 +132,27 @@ class TaskWorker(AsyncConsumer):
     One worker runs one task at a time and takes the next off the layer only when done (layers/worker.py):
     the rest wait in the layer, and once its capacity is full the page is told "Too many tasks are waiting".
     Start more workers to run more at once. A failing job is logged with its traceback, its user gets the
-    generic FAILED line, and the worker goes on with the next task. On SIGTERM the worker finishes the running
-    task, or hands it back to the layer after its grace period (it then runs again from the start).
+    generic FAILED line, and the worker goes on with the next task. A task ending done or failed frees its
+    user's slot (slots.py); one whose page was already told it expired or was lost is dropped, not run. On
+    SIGTERM the worker finishes the running task, or hands it back to the layer after its grace period (it
+    then runs again from the start).
     """
 
     async def task_run(self, message):
-        group = user_group(TOPIC, message["user"])
-        state = {"task": message["task"], "steps": message["steps"]}
+        task, user = message["task"], message["user"]
+        if not await sync_to_async(slots.holds_slot)(task):
+            logger.info("Task %s of user %s was reported expired or lost before a worker took it: dropped.", task, user)
+            return
+        group = user_group(TOPIC, user)
+        state = {"task": task, "steps": message["steps"]}
         try:
             async for step in jobs.count_slowly(message["steps"], message["fail_at"]):
                 await apush(group, {**state, "status": "running", "step": step})
         except Exception:
             # The detail (which may hold paths, queries or secrets) goes to the log; the browser gets a generic line.
-            logger.exception("Task %s of user %s failed", message["task"], message["user"])
+            logger.exception("Task %s of user %s failed", task, user)
+            await sync_to_async(slots.free_slot)(user, task)
             await apush(group, {**state, "status": "failed", "error": FAILED})
             return
+        await sync_to_async(slots.free_slot)(user, task)
         await apush(group, {**state, "status": "done", "step": message["steps"]})

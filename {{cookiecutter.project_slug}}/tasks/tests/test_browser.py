@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +54,26 @@ def test_task_progress_and_failure_appear_live(worker, new_page, log_in, django_
     expect(failing).to_contain_text("failed: The task failed.", timeout=20_000)
     expect(failing).to_have_class("error")
     screenshot(page, "tasks")
+
+
+def test_a_task_the_server_never_reports_on_again_ends_lost_on_the_page(new_page, log_in, django_user_model):
+    """The page's own watch: after a reconnect no server watchdog reports a task the old socket queued.
+
+    The socket is Playwright's stand-in, which answers "queued" with a short "silence" and then says nothing.
+    """
+    django_user_model.objects.create_user("alice", password="pw-alice-123")
+    page = new_page()
+    log_in(page, "alice", "pw-alice-123")
+
+    def silent_server(socket):
+        queued = {"task": "f" * 32, "status": "queued", "step": 0, "steps": 5, "silence": 0.2}
+        socket.on_message(lambda message: socket.send(json.dumps(queued)))
+
+    page.route_web_socket("**/ws/tasks/", silent_server)
+    page.goto("/tasks/")
+    expect(page.locator("#status")).to_have_text("connected")
+    page.click("#start")
+    task = page.locator("[data-task]").nth(0)
+    expect(task).to_contain_text("queued (step 0/5)")
+    expect(task).to_contain_text("lost: No word of the task from the server", timeout=10_000)
+    expect(task).to_have_class("error")

@@ -1,7 +1,4 @@
 import asyncio
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from channels.layers import get_channel_layer
@@ -16,7 +13,6 @@ from .. import jobs
 from ..consumers import FAILED, WORKER_CHANNEL
 
 pytestmark = pytest.mark.django_db(transaction=True)
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -112,20 +108,16 @@ async def test_a_bad_start_frame_gets_an_error_and_starts_nothing(connect, make_
 
 
 @pytest.mark.redis
-async def test_with_redis_runworker_runs_the_tasks_in_its_own_process(connect, make_user, session_headers, process_env):
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "runworker", WORKER_CHANNEL], cwd=PROJECT_DIR, env=process_env
-    )
-    try:
-        socket = await connect("/ws/tasks/", headers=await session_headers(await make_user("alice")))
-        await socket.send_json_to({"start": {"steps": 2}})
-        updates = []
-        while not updates or updates[-1]["status"] not in {"done", "failed"}:
-            updates.append(await socket.receive_json_from(timeout=30))
-        assert [u["status"] for u in updates] == ["queued", "running", "running", "done"]
-    finally:
-        worker.terminate()
-        worker.wait(timeout=10)
+async def test_with_redis_runworker_runs_the_tasks_in_its_own_process(runworker, connect, make_user, session_headers):
+    worker = runworker()
+    socket = await connect("/ws/tasks/", headers=await session_headers(await make_user("alice")))
+    await socket.send_json_to({"start": {"steps": 2}})
+    updates = []
+    while not updates or updates[-1]["status"] not in {"done", "failed"}:
+        updates.append(await socket.receive_json_from(timeout=30))
+    assert [u["status"] for u in updates] == ["queued", "running", "running", "done"]
+    worker.terminate()
+    assert worker.wait(timeout=30) == 0
 
 
 def test_the_page_needs_a_login(client):

@@ -3,9 +3,6 @@ and the page is told "Too many tasks are waiting"; on SIGTERM it finishes the ru
 
 import asyncio
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from channels.layers import get_channel_layer
@@ -19,7 +16,6 @@ from .. import jobs
 from ..consumers import WORKER_CHANNEL
 
 pytestmark = pytest.mark.django_db(transaction=True)
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 WAIT = 30  # seconds: a bound on hanging
 
 
@@ -49,7 +45,8 @@ async def server(monkeypatch):
     assert await lifespan.receive_output(timeout=WAIT) == {"type": "lifespan.shutdown.complete"}
 
 
-async def test_a_flood_of_tasks_is_told_too_many_are_waiting(server, connect, make_user, session_headers):
+async def test_a_flood_of_tasks_is_told_too_many_are_waiting(server, connect, make_user, session_headers, settings):
+    settings.TASKS_PER_USER = 1000  # the layer's bound, not the user's (test_per_user_limit.py)
     socket = await connect("/ws/tasks/", headers=await session_headers(await make_user("flooder")))
     layer = get_channel_layer()
     frames = layer.capacity + 30
@@ -68,28 +65,16 @@ async def test_a_flood_of_tasks_is_told_too_many_are_waiting(server, connect, ma
 
 
 @pytest.mark.redis
-async def test_runworker_finishes_its_running_task_on_sigterm(connect, make_user, session_headers, process_env):
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "runworker", WORKER_CHANNEL],
-        cwd=PROJECT_DIR,
-        env=process_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        socket = await connect("/ws/tasks/", headers=await session_headers(await make_user("restarter")))
-        await socket.send_json_to({"start": {"steps": 4}})
-        assert (await socket.receive_json_from(timeout=WAIT))["status"] == "queued"
-        assert (await socket.receive_json_from(timeout=WAIT))["status"] == "running"
-        worker.send_signal(signal.SIGTERM)  # what `systemctl restart` sends
-        updates = []
-        while not updates or updates[-1]["status"] not in {"done", "failed"}:
-            updates.append(await socket.receive_json_from(timeout=WAIT))
-        assert updates[-1] == {"task": updates[-1]["task"], "status": "done", "step": 4, "steps": 4}
-        assert worker.wait(timeout=WAIT) == 0
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-        output = worker.communicate(timeout=WAIT)[0]
-    assert "Traceback" not in output, output
+async def test_runworker_finishes_its_running_task_on_sigterm(runworker, connect, make_user, session_headers):
+    worker = runworker()
+    socket = await connect("/ws/tasks/", headers=await session_headers(await make_user("restarter")))
+    await socket.send_json_to({"start": {"steps": 4}})
+    assert (await socket.receive_json_from(timeout=WAIT))["status"] == "queued"
+    assert (await socket.receive_json_from(timeout=WAIT))["status"] == "running"
+    worker.send_signal(signal.SIGTERM)  # what `systemctl restart` sends
+    updates = []
+    while not updates or updates[-1]["status"] not in {"done", "failed"}:
+        updates.append(await socket.receive_json_from(timeout=WAIT))
+    assert updates[-1] == {"task": updates[-1]["task"], "status": "done", "step": 4, "steps": 4}
+    assert worker.wait(timeout=WAIT) == 0
+    assert "Traceback" not in worker.log.read_text(), worker.log.read_text()
