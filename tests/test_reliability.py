@@ -4,6 +4,7 @@ Bounded: 100 s per channel layer, 20 clients at a time, loopback only.
 """
 
 import asyncio
+import fnmatch
 import json
 import random
 import time
@@ -12,7 +13,7 @@ import pytest
 import redis
 import websockets
 
-from .support.bakes import bake_and_migrate, baked_env
+from .support.bakes import bake_and_migrate, baked_env, run_in
 from .support.processes import free_port, resident_kb, spawn, start_redis, stop, wait_for_port
 from .support.run_configs import WS_MAX_SIZE
 
@@ -22,6 +23,7 @@ CLIENTS = 20
 # round must add almost nothing.
 ROUNDS, ROUND_SECONDS = 5, 20
 MOST_GROWTH_KB = 4 * 1024
+GROUP_KEYS = "*:group:*"  # channels-redis keys a group as <prefix>:group:<name>
 
 # The project's uvicorn, run in-process so that once stopped it can print what the in-memory channel layer
 # still holds (its groups live in the server's memory, out of any test's reach).
@@ -83,6 +85,7 @@ def test_a_minute_of_churn_leaves_no_group_member_behind_and_memory_flat(project
         assert memory[-1] - memory[-2] <= MOST_GROWTH_KB, f"{layer}: server RSS after each round (KB): {memory}"
         if redis_server:
             # A socket that left while a room message was on its way to it used to stay a member for a day.
+            assert fnmatch.fnmatch(group_key(project, redis_url), GROUP_KEYS)
             assert groups_left(redis_url) == []
         assert server.poll() is None
     finally:
@@ -95,9 +98,16 @@ def test_a_minute_of_churn_leaves_no_group_member_behind_and_memory_flat(project
     print(f"{layer}: sessions per round {sessions}, server RSS after each round (KB) {memory}")
 
 
+def group_key(project, redis_url):
+    """The Redis key the project's layer keeps a group's members under (its prefix is per project)."""
+    code = "from channels.layers import get_channel_layer; print(get_channel_layer()._group_key('room').decode())"
+    env = baked_env(REDIS_URL=redis_url)
+    return run_in(project, "python", "manage.py", "shell", "-c", code, env=env).stdout.strip().splitlines()[-1]
+
+
 def groups_left(redis_url, settle_seconds=5):
     """The group keys still in Redis once the server has had a moment for the last group_discards."""
     deadline = time.monotonic() + settle_seconds
-    while (left := redis.Redis.from_url(redis_url).keys("asgi:group:*")) and time.monotonic() < deadline:
+    while (left := redis.Redis.from_url(redis_url).keys(GROUP_KEYS)) and time.monotonic() < deadline:
         time.sleep(0.1)
     return left
