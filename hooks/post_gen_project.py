@@ -85,7 +85,7 @@ def next_steps(project, channel_layer, editor):
     """What to do after the bake, in words true for these options."""
     steps = [f"cd {project.name}", 'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]"']
     if channel_layer == "redis":
-        steps.append("sudo apt-get install redis-server    # .env's REDIS_URL names a Redis on 127.0.0.1:6379")
+        steps.append("sudo apt-get install redis-server    # Debian starts it on 127.0.0.1:6379, .env's REDIS_URL")
     steps.append(".venv/bin/python manage.py migrate")
     editors = [EDITOR_NAMES[name] for name in EDITOR_NAMES if editor in (name, "both")]
     run = f'run "uvicorn (reload)" from {" or ".join(editors)}, or ' if editors else "run "

@@ -167,7 +167,7 @@ def test_removing_the_demo_files_drops_the_worker_config_and_demo_page_only(tmp_
     [
         ("memory", "pycharm", ['run "uvicorn (reload)" from PyCharm, or'], ["redis", "VS Code"]),
         ("memory", "both", ["from PyCharm or VS Code"], ["redis"]),
-        ("redis", "vscode", ["apt-get install redis-server", "from VS Code"], ["PyCharm"]),
+        ("redis", "vscode", ["apt-get install redis-server", "starts it on 127.0.0.1", "from VS Code"], ["PyCharm"]),
         ("memory", "none", ['then run the command under "Run" in README.md'], ["editor", "uvicorn (reload)"]),
     ],
 )
