@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DIR := build/channels_project
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-fast lint demo bench speed clean
+.PHONY: venv test test-fast lint lock demo bench speed layers clean
 
 venv: $(VENV)/.installed
 
@@ -41,6 +41,10 @@ demo: venv
 	@# Exactly the bake's own PyCharm configuration (uvicorn as a module, its options from server.py).
 	$(BIN)/python -m tests.support.run_configs $(DEMO_DIR) "uvicorn (reload)"
 
+## lock: re-resolve the baked project's uv.lock in a bake and write it back (UV_LOCK_ARGS=--upgrade: newest releases)
+lock: venv
+	$(BIN)/python -m tests.support.lock
+
 ## bench: dev-loop benchmark (cold start to first echo, edit-to-live reload) of a bake next to a bare ASGI app
 bench: venv
 	$(BIN)/python -m benchmarks.devloop
@@ -48,6 +52,10 @@ bench: venv
 ## speed: run-time benchmark (echo, chat fan-out, memory per socket, bake time) next to a bare app and tutorial code
 speed: venv
 	$(BIN)/python -m benchmarks.speed
+
+## layers: channels-redis's core and pubsub layers next to the project's (churn, fan-out, Redis restart; 4 min)
+layers: venv
+	$(BIN)/python -m benchmarks.layers
 
 clean:
 	rm -rf $(VENV) build

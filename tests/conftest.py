@@ -24,6 +24,14 @@ def baked(request, cookies_session):
 
 
 @pytest.fixture(scope="session")
+def default_bake(cookies_session):
+    """The defaults, baked once per test worker (the bake the other interpreters run, tests/support/pythons.py)."""
+    result = cookies_session.bake()
+    assert result.exit_code == 0, result.exception
+    return Path(result.project_path)
+
+
+@pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
     """A real redis-server on a free loopback port, without persistence, stopped after the session."""
     process, url = start_redis(tmp_path_factory.mktemp("redis"))

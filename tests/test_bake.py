@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from .support.bakes import baked_env, run_in
+from .support.pythons import PYTHONS, environment
 from .support.run_configs import all_configs, check_uvicorn
 
 UNRENDERED = re.compile(r"\{\{\s*cookiecutter|\{%-?\s*(if|for|raw)\b[^%]*cookiecutter")
@@ -78,11 +79,12 @@ def test_deploy_files_are_present_only_when_chosen(baked):
 
 
 # Each baked suite runs twice: on the in-memory layer (in two parts, so that the fast lane can leave the browser
-# tests out; that part on two xdist workers, as a developer runs it), and with --redis on its own redis-server.
+# tests out; that part on two xdist workers, as a developer runs it), and with --redis (two workers, each on a
+# redis-server of its own).
 SUITE_RUNS = {
     "memory-no-browser": ["-m", "not browser", "-n", "2"],
     "memory-browser": ["-m", "browser"],
-    "redis": ["--redis"],
+    "redis": ["--redis", "-n", "2"],
 }
 # The bakes whose code differs only in deploy files, editor or name run the non-browser tests on the
 # in-memory layer; the bakes with different code or settings run every part.
@@ -102,30 +104,74 @@ def test_baked_project_tests_pass(baked, run):
     name, context, project = baked
     if run not in SUITE_RUNS_OF.get(name, ["memory-no-browser"]):
         pytest.skip(f"the {name} bake's code is run {run} in another bake (SUITE_RUNS_OF)")
+    run_baked_suite(name, context, project, run)
+
+
+# The defaults bake on the other supported interpreters, in environments installed from its own uv.lock
+# (tests/support/pythons.py): on Python 3.13 with Django 6.1 every part of its suite, on 3.12 with Django 6.0
+# the part without browsers (and, below, checks and lint on both).
+PYTHON_RUNS = {"py3.13": list(SUITE_RUNS), "py3.12": ["memory-no-browser"]}
+
+
+@pytest.mark.parametrize(("python", "run"), [(python, run) for python, runs in PYTHON_RUNS.items() for run in runs])
+def test_baked_project_tests_pass_on_newer_python(default_bake, python, run):
+    run_baked_suite("defaults", {}, default_bake, run, python=environment(python))
+
+
+@pytest.mark.parametrize("python", list(PYTHONS))
+def test_checks_and_lint_pass_on_newer_python(default_bake, python):
+    executable = environment(python)
+    env = python_env(executable)
+    code = "import django, platform; print(platform.python_version(), django.__version__)"
+    python_version, django_version = run_in(default_bake, executable, "-c", code, env=env).stdout.split()
+    assert python_version == PYTHONS[python].version
+    assert django_version.startswith(PYTHONS[python].django + ".")
+    run_in(default_bake, executable, "manage.py", "check", "--fail-level", "WARNING", env=env)
+    run_in(default_bake, executable, "manage.py", "makemigrations", "--check", "--dry-run", env=env)
+    run_in(default_bake, executable, "-m", "ruff", "check", "--no-cache", ".", env=env)
+    run_in(default_bake, executable, "-m", "ruff", "format", "--no-cache", "--check", ".", env=env)
+
+
+def python_env(executable=None, **extra):
+    """baked_env, with `executable`'s environment first on PATH (the servers and tools the suite starts)."""
+    if executable is None:
+        return baked_env(**extra)
+    venv = Path(executable).parent.parent
+    return baked_env(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", **extra)
+
+
+def run_baked_suite(name, context, project, run, python=None):
+    """Run part `run` of a bake's own suite with `python` (default: this environment's) and check what it says."""
     demo_apps = context.get("include_demo_apps", True)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SUITE_RUNS[run]]
+    command = [str(python or sys.executable), "-m", "pytest", "-q", "-p", "no:cacheprovider", *SUITE_RUNS[run]]
+    screenshots = SCREENSHOTS / (name if python is None else f"{name}-{Path(python).parent.parent.name}")
     if run == "memory-browser":
-        shutil.rmtree(SCREENSHOTS / name, ignore_errors=True)
-        command += ["--screenshots", str(SCREENSHOTS / name)]
-    result = subprocess.run(command, cwd=project, env=baked_env(), capture_output=True, text=True, timeout=300)
+        shutil.rmtree(screenshots, ignore_errors=True)
+        command += ["--screenshots", str(screenshots)]
+    env = python_env(python)
+    # Under the template suite's own workers a part takes 2-4 minutes; pytest-timeout stops a test at 600 s.
+    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=570)
     assert result.returncode == 0, f"{' '.join(command)} failed in {project}:\n{result.stdout}\n{result.stderr}"
     summary = result.stdout.splitlines()[-1]
     assert re.search(r"\d+ passed", summary) and "failed" not in summary, result.stdout
-    # Every skip is one of the two layer-specific kinds and says how to run it, or a test of what this bake's
-    # options left out (the demo apps' routes, the deploy files).
+    print(f"{name} {run} on {command[0]}: {summary}")
+    # Every skip is one of the two layer-specific kinds and says how to run it, a test of what this bake's
+    # options left out (the demo apps' routes, the deploy files), or one of Django 6 (CSP) on Django 5.2.
     skips = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
     allowed = ["--redis"]
     if not demo_apps:
         allowed.append("demo apps left out")
     if not context.get("include_deploy", True):
         allowed.append("baked without deploy/")
+    if python is None:
+        allowed.append("sends no Content-Security-Policy: its CSP middleware is new in Django 6.0")
     assert all(any(reason in line for reason in allowed) for line in skips), result.stdout
     if CHROMIUM.exists() or os.environ.get("CI"):
         # The browser tests skip only without chromium, which CI installs: here they must have run.
         assert "chromium" not in result.stdout, result.stdout
         if run == "memory-browser":
             pages = ["home", "login"] + (["echo", "chat-room", "notifications", "tasks"] if demo_apps else [])
-            saved = {path.name for path in (SCREENSHOTS / name).glob("*.png")}
+            saved = {path.name for path in screenshots.glob("*.png")}
             assert saved == {f"{page}{size}.png" for page in pages for size in ["", "-phone"]}
 
 

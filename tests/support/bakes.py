@@ -53,7 +53,7 @@ def baked_env(**extra):
 
 def run_in(project, *args, env=None, timeout=300):
     """Run a command in a baked project with this environment's Python; fail with its output."""
-    command = [sys.executable if arg == "python" else arg for arg in args]
+    command = [sys.executable if arg == "python" else str(arg) for arg in args]
     result = subprocess.run(
         command, cwd=project, env=env or baked_env(), capture_output=True, text=True, timeout=timeout
     )

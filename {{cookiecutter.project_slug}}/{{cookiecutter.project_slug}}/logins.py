@@ -31,8 +31,10 @@ logger = logging.getLogger(__name__)
 
 
 def session_id(session_key):
-    """A name for a login session that does not reveal its key (group names end up in Redis and logs)."""
-    return salted_hmac("{{ cookiecutter.project_slug }}.login-session", session_key).hexdigest()[:32]
+    """A name for a login session that does not reveal its key (group names end up in Redis and logs). The
+    algorithm is explicit (Django 6.1 deprecates the default): the same name on every Django version."""
+    digest = salted_hmac("{{ cookiecutter.project_slug }}.login-session", session_key, algorithm="sha1")
+    return digest.hexdigest()[:32]
 
 
 def user_group(user_or_id):

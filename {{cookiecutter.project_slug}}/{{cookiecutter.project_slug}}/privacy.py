@@ -80,10 +80,12 @@ def url_passwords(value, found=None):
 
 
 def settings_passwords():
-    """The passwords in every URL of the settings (REDIS_URL in CHANNEL_LAYERS and CACHES, DATABASES...)."""
+    """The passwords in every URL of the settings (REDIS_URL in CHANNEL_LAYERS and CACHES, DATABASES...). Only
+    the settings this project sets: Django's defaults hold no URL, and Django 6.1 warns on reading a deprecated
+    one (EMAIL_*) that nobody set."""
     found = set()
     for name in dir(settings):
-        if name.isupper():
+        if name.isupper() and settings.is_overridden(name):
             url_passwords(getattr(settings, name, None), found)
     return found
 

@@ -9,6 +9,7 @@ import socket
 import sys
 from pathlib import Path
 
+import django
 from django.utils.crypto import salted_hmac
 from dotenv import load_dotenv
 
@@ -123,18 +124,42 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Content-Security-Policy on Django 6 (django.middleware.csp; Django 5.2 has no such middleware and sends none):
+# every page loads its scripts, styles, images and sockets from its own origin only ('self' covers ws: and wss: to
+# the same host and port), with no inline code (tests/test_csp.py). Django 6's admin works under it; its debug
+# pages send no policy.
+if django.VERSION >= (6, 0):
+    from django.utils.csp import CSP
+
+    MIDDLEWARE.insert(1, "django.middleware.csp.ContentSecurityPolicyMiddleware")
+    SECURE_CSP = {
+        "default-src": [CSP.SELF],
+        "base-uri": [CSP.NONE],
+        "form-action": [CSP.SELF],
+        "frame-ancestors": [CSP.NONE],
+        "object-src": [CSP.NONE],
+    }
+
 ROOT_URLCONF = "{{ cookiecutter.project_slug }}.urls"
 ASGI_APPLICATION = "{{ cookiecutter.project_slug }}.asgi.application"
 # Every Redis key the channel layer writes (groups, worker and socket channels) starts with this, so projects
 # sharing one Redis, or one project's staging and production, never reach each other's sockets. Derived from
-# the secret key (unique per bake and per deployment); set it to choose one, the same in every process.
-CHANNEL_LAYER_PREFIX = os.environ.get("CHANNEL_LAYER_PREFIX") or (
-    "{{ cookiecutter.project_slug }}." + salted_hmac("channel-layer-prefix", "", secret=SECRET_KEY).hexdigest()[:16]
-)
+# the secret key (unique per bake and per deployment); set it to choose one, the same in every process. The
+# algorithm is explicit: Django 6.1 deprecates salted_hmac's default, and the prefix must not change with it.
+prefix_digest = salted_hmac("channel-layer-prefix", "", secret=SECRET_KEY, algorithm="sha1").hexdigest()[:16]
+CHANNEL_LAYER_PREFIX = os.environ.get("CHANNEL_LAYER_PREFIX") or f"{{ cookiecutter.project_slug }}.{prefix_digest}"
 CHANNEL_LAYERS = channel_layers_for(env_redis_urls("REDIS_URL"))
 # Server processes: uvicorn and gunicorn read it, checks.py warns about it; parsed here so a typo is one line.
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 1, minimum=1)
 CACHES = caches_for(env_redis_urls("REDIS_URL"))
+# Socket limits (docs/sockets.md): open sockets per logged-in user and per anonymous client address (0: no cap),
+# and each JSON socket's message rate (a token bucket: a burst, then so many a second; 0: no limit).
+SOCKETS_PER_USER = env_int("SOCKETS_PER_USER", 20)
+SOCKETS_PER_ADDRESS = env_int("SOCKETS_PER_ADDRESS", 500)
+SOCKET_MESSAGES_PER_SECOND = env_int("SOCKET_MESSAGES_PER_SECOND", 20)
+SOCKET_MESSAGE_BURST = env_int("SOCKET_MESSAGE_BURST", 200, minimum=1)
+# Presence (presence.py): each open socket's entry is refreshed this often; a killed process's entries go after 2.
+PRESENCE_HEARTBEAT_SECONDS = env_int("PRESENCE_HEARTBEAT_SECONDS", 10, minimum=1)
 
 TEMPLATES = [
     {
