@@ -1,7 +1,8 @@
 """The root router: every connection to the server starts here.
 
 http       -> Django (static files too while DEBUG, since uvicorn serves none)
-websocket  -> Origin check (Django's CSRF rule) -> session/auth -> ?token= auth -> close at the login's end
+websocket  -> Origin check (Django's CSRF rule) -> session/auth -> ?token= auth -> open-socket cap per user
+           (4409) -> close at the login's end
            -> the routes of every app in settings.PROJECT_APPS
            (middleware.py; a refused Origin is logged with the reason); every socket is closed before the
            layer's group_expiry could drop its group memberships (close code 4408: pages reconnect)
@@ -27,6 +28,7 @@ from {{ cookiecutter.project_slug }}.lifespan import lifespan  # noqa: E402
 from {{ cookiecutter.project_slug }}.middleware import (  # noqa: E402
     LoginLifetimeMiddleware,
     SameOriginMiddleware,
+    SocketCapMiddleware,
     SocketLifetimeMiddleware,
     TokenAuthMiddleware,
 )
@@ -39,7 +41,11 @@ application = ProtocolTypeRouter(
         "websocket": DependencyGuard(
             SocketLifetimeMiddleware(
                 SameOriginMiddleware(
-                    AuthMiddlewareStack(TokenAuthMiddleware(LoginLifetimeMiddleware(URLRouter(websocket_urlpatterns))))
+                    AuthMiddlewareStack(
+                        TokenAuthMiddleware(
+                            SocketCapMiddleware(LoginLifetimeMiddleware(URLRouter(websocket_urlpatterns)))
+                        )
+                    )
                 )
             )
         ),

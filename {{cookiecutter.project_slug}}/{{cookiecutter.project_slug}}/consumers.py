@@ -1,10 +1,12 @@
 """Base classes for every app's consumers, the consumer of unknown socket paths, and the close codes."""
 
 import logging
+import time
 
 from asgiref.sync import ThreadSensitiveContext
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
+from django.conf import settings
 
 from {{ cookiecutter.project_slug }} import strictjson
 
@@ -13,6 +15,12 @@ UNAUTHORIZED = 4401  # close code: the socket needs a logged-in user (session co
 EXPIRED = 4408  # close code: the socket reached its maximum age (before group_expiry): reconnect at once
 BUSY = 4503  # close code: this server process holds its maximum of sync consumers' sockets: retry later
 GONE = 1006  # the code disconnect() gets when the client vanished without a close frame
+# close code: the user (an anonymous socket: its address) already holds its maximum of open sockets
+# (settings.SOCKETS_PER_USER, SOCKETS_PER_ADDRESS; middleware.SocketCapMiddleware): close another tab first
+TOO_MANY_SOCKETS = 4409
+# close code: the client kept sending over its message rate limit after an {"error": ...} frame said so
+# (settings.SOCKET_MESSAGES_PER_SECOND, SOCKET_MESSAGE_BURST; JsonConsumer)
+RATE_LIMITED = 4429
 
 logger = logging.getLogger(__name__)
 
@@ -106,12 +114,20 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
     of more than 4,300 digits, NaN/Infinity and lone surrogates all get {"error": ...}, on either channel layer.
     send_json() refuses to send NaN or Infinity (ValueError), which browsers cannot parse.
 
+    Each socket has a message rate limit, a token bucket: `message_burst` frames at once, then
+    `messages_per_second` (settings.SOCKET_MESSAGES_PER_SECOND and SOCKET_MESSAGE_BURST unless a subclass sets
+    its own; a rate of 0: no limit). A frame over the limit is dropped, the first of a run with {"error": ...}; a client
+    that sends more than `message_burst` frames over the limit before its bucket has filled up again is closed
+    with RATE_LIMITED (4429).
+
     It also runs disconnect() when a handler fails, typically sending to a client that has just gone
     (uvicorn raises ClientDisconnected): the stock class skips disconnect() then, so the socket's groups
     kept it as a member for a day (channels' group_expiry), collecting messages nobody reads.
     """
 
     disconnected = False
+    messages_per_second = message_burst = None  # None: the settings
+    bucket = None
 
     async def __call__(self, scope, receive, send):
         try:
@@ -126,6 +142,8 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
         await super().websocket_disconnect(message)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if not await self.within_rate_limit():
+            return
         if text_data is None:
             await self.send_error("Binary frames are not accepted: send JSON text.")
             return
@@ -146,3 +164,43 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
 
     async def send_error(self, message):
         await self.send_json({"error": message})
+
+    async def within_rate_limit(self):
+        """Whether this frame may be handled; if not, tell the client (once a run) or close the socket."""
+        if self.bucket is None:
+            rate, burst = self.messages_per_second, self.message_burst
+            self.bucket = TokenBucket(
+                settings.SOCKET_MESSAGES_PER_SECOND if rate is None else rate,
+                settings.SOCKET_MESSAGE_BURST if burst is None else burst,
+            )
+        if self.bucket.take():
+            return True
+        if self.bucket.dropped == 1:
+            await self.send_error(f"Too many messages: at most {self.bucket.rate:g} a second. This one was dropped.")
+        elif self.bucket.dropped == self.bucket.burst + 1:
+            await self.close(code=RATE_LIMITED)
+        return False
+
+
+class TokenBucket:
+    """`burst` tokens, refilled at `rate` a second (time.monotonic); `dropped` counts the take()s refused since the
+    bucket was last full. A rate of 0: no limit."""
+
+    def __init__(self, rate, burst):
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at, self.dropped = burst, time.monotonic(), 0
+
+    def take(self):
+        """True and one token less, or False (and one more dropped) when none is left."""
+        if not self.rate:
+            return True
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens == self.burst:
+            self.dropped = 0  # the client waited long enough: a fresh start
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        self.dropped += 1
+        return False

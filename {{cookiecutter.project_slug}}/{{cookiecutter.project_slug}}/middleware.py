@@ -12,26 +12,38 @@ socket with its login.
 - LoginLifetimeMiddleware: closes a logged-in socket with UNAUTHORIZED (4401) when its login ends (logins.py).
 - SocketLifetimeMiddleware: closes each socket before the channel layer's group_expiry could silently drop its
   group memberships (close code EXPIRED); the page reconnects and joins afresh.
+- SocketCapMiddleware: caps the sockets a user (an anonymous socket: its client address) holds open at once, over
+  every server process on Redis; the socket over the cap is closed with TOO_MANY_SOCKETS (4409).
 - RedactTokens: servers log each request's URL with its query string; apps.py puts this filter on the server
   loggers (LOGGERS_WITH_URLS) to keep tokens out of the logs, however the client spelled the parameter.
 """
 
 import asyncio
 import io
+import ipaddress
 import logging
 import random
 import re
+from types import SimpleNamespace
 from urllib.parse import parse_qs, unquote_plus
 
 from channels.layers import get_channel_layer
 from channels.middleware import BaseMiddleware
+from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
 from django.middleware.csrf import CsrfViewMiddleware
 
-from {{ cookiecutter.project_slug }} import logins
-from {{ cookiecutter.project_slug }}.consumers import EXPIRED, UNAUTHORIZED
+from {{ cookiecutter.project_slug }} import logins, presence
+from {{ cookiecutter.project_slug }}.consumers import (
+    EXPIRED,
+    TOO_MANY_SOCKETS,
+    UNAUTHORIZED,
+    close_at_handshake,
+)
+from {{ cookiecutter.project_slug }}.groups import group_name
 from {{ cookiecutter.project_slug }}.health import TRY_AGAIN_LATER
+from {{ cookiecutter.project_slug }}.ratelimit import client_address
 from {{ cookiecutter.project_slug }}.tokens import login_for_token
 
 # The loggers that write request URLs: the servers' (uvicorn's, its ASGI trace log with each scope, and gunicorn's
@@ -316,3 +328,49 @@ class SocketLifetimeMiddleware:
         finally:
             if pending is not None:
                 pending.cancel()
+
+
+class SocketCapMiddleware:
+    """Closes a socket with TOO_MANY_SOCKETS (4409) right after its handshake when its user already holds
+    settings.SOCKETS_PER_USER open sockets, or, for an anonymous socket, its client address holds
+    settings.SOCKETS_PER_ADDRESS (IPv6: per /64). 0 turns a cap off.
+
+    Sockets are counted in the presence registry (presence.py), so on Redis over every server process, and a
+    killed process's sockets stop counting within 2 presence heartbeats. Loopback addresses are not capped:
+    behind a proxy whose X-Forwarded-For the server does not trust, every visitor would be 127.0.0.1. Two sockets
+    opening in the same instant at the cap may both be refused (each counts the other): never one too many.
+    """
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        key, cap = cap_for(scope) if scope["type"] == "websocket" else (None, 0)
+        if not cap:
+            return await self.inner(scope, receive, send)
+        entry = presence.Entry(key, scope.get("user"), announce=False)
+        try:
+            if (await entry.join()).sockets > cap:
+                logger.warning("WebSocket closed: %s already holds %d open sockets.", key, cap)
+                await close_at_handshake(receive, send, TOO_MANY_SOCKETS)
+                return
+            return await self.inner(scope, receive, send)
+        finally:
+            await entry.leave()
+
+
+def cap_for(scope):
+    """(registry key, cap) for a socket: its user's, or its address's when anonymous; (None, 0) for no cap."""
+    user = scope.get("user")
+    if user is not None and user.is_authenticated:
+        return group_name("sockets", "user", user.pk), settings.SOCKETS_PER_USER
+    host = (scope.get("client") or [None])[0]
+    if not host:
+        return None, 0
+    address = client_address(SimpleNamespace(META={"REMOTE_ADDR": host}))  # ratelimit.py reads a request
+    try:
+        if ipaddress.ip_network(address).network_address.is_loopback:
+            return None, 0
+    except ValueError:
+        return None, 0  # not an IP address (a unix socket's peer)
+    return group_name("sockets", "address", address), settings.SOCKETS_PER_ADDRESS

@@ -41,3 +41,18 @@ def test_a_page_reconnects_after_the_server_is_killed_and_restarted(crashable_se
     crashable_server.crash_and_restart(page)
     say(page, "back again")
     expect(page.locator("#log div")).to_have_text(["anonymous: back again"])
+
+
+def test_pages_in_a_room_see_who_is_there_and_who_leaves(new_page, log_in, django_user_model):
+    django_user_model.objects.create_user("alice", password="pw-alice-123")
+    room = f"presence-{uuid.uuid4().hex[:8]}"
+    alice = new_page()
+    log_in(alice, "alice", "pw-alice-123")
+    alice.goto(f"/chat/{room}/")
+    expect(alice.locator("#presence")).to_have_text("alice")
+
+    visitor = open_room(new_page, room)
+    for page in (alice, visitor):
+        expect(page.locator("#presence")).to_have_text("alice and 1 anonymous")
+    visitor.close()
+    expect(alice.locator("#presence")).to_have_text("alice")

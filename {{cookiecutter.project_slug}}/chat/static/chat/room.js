@@ -1,9 +1,11 @@
-// Chat room client: sends {"message": ...} and shows what the room receives. site.connect (site/socket.js)
+// Chat room client: sends {"message": ...} and shows what the room receives, and who is in the room
+// ({"presence": ...}, asked for with ?presence=1). site.connect (site/socket.js)
 // shows the socket's state and reconnects when it drops (server restart, network change).
 (function () {
   const room = JSON.parse(document.getElementById("room-name").textContent);
   const log = document.getElementById("log");
   const input = document.getElementById("message");
+  const present = document.getElementById("presence");
 
   function show(text, className) {
     const line = document.createElement("div");
@@ -13,10 +15,18 @@
     log.scrollTop = log.scrollHeight;
   }
 
-  const socket = site.connect("/ws/chat/" + encodeURIComponent(room) + "/", {
+  // "alice, bob and 2 anonymous": logged-in users once each, however many tabs they have open.
+  function showPresence(presence) {
+    const names = presence.users.slice();
+    if (presence.anonymous) names.push(presence.anonymous + " anonymous");
+    present.textContent = names.length > 1 ? names.slice(0, -1).join(", ") + " and " + names.at(-1) : names[0] || "nobody";
+  }
+
+  const socket = site.connect("/ws/chat/" + encodeURIComponent(room) + "/?presence=1", {
     message: (event) => {
       const data = JSON.parse(event.data);
-      if (data.error) show(data.error, "error");
+      if (data.presence) showPresence(data.presence);
+      else if (data.error) show(data.error, "error");
       else show(data.user + ": " + data.message);
     },
   });

@@ -1,0 +1,146 @@
+"""The socket limits (docs/sockets.md): open sockets per user (middleware.SocketCapMiddleware, close code 4409)
+and each JSON socket's message rate (JsonConsumer, close code 4429). Real clients on real uvicorn processes,
+two of them with pytest --redis (the cap counts across processes), plus in-process checks on either layer."""
+
+import asyncio
+import json
+
+import pytest
+import websockets
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from {{ cookiecutter.project_slug }}.asgi import application
+from {{ cookiecutter.project_slug }}.consumers import RATE_LIMITED, TOO_MANY_SOCKETS
+from {{ cookiecutter.project_slug }}.testing.live_server import LiveServer
+from {{ cookiecutter.project_slug }}.testing.routes import routed_paths
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CAP = 2  # SOCKETS_PER_USER of the servers started here
+RATE, BURST = 1, 3  # SOCKET_MESSAGES_PER_SECOND, SOCKET_MESSAGE_BURST of the servers started here
+WAIT = 10  # seconds: a bound on hanging
+
+
+@pytest.fixture(scope="module")
+def servers(request, process_env, tmp_path_factory):
+    """Two servers on the session's Redis with --redis (one process is all the in-memory layer serves)."""
+    limits = {"SOCKETS_PER_USER": str(CAP), "SOCKET_MESSAGES_PER_SECOND": str(RATE), "SOCKET_MESSAGE_BURST": str(BURST)}
+    logs = tmp_path_factory.mktemp("limits")
+    count = 2 if request.config.getoption("--redis") else 1
+    started = [LiveServer({**process_env, **limits}, logs / f"server-{n}.log") for n in range(count)]
+    yield started
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def path():
+    """A socket path that stays open for a logged-in user."""
+    paths = [path for path in routed_paths() if path in ("/ws/echo-json/", "/ws/chat/lobby/")]
+    if not paths:
+        pytest.skip("no demo app is routed")
+    return paths[0]
+
+
+async def cookie_for(user):
+    """A Cookie header logged in as `user`, in a session of its own."""
+    client = Client()
+    await sync_to_async(client.force_login)(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+async def open_socket(server, path, cookie=None):
+    url = server.url.replace("http", "ws", 1) + path
+    return await websockets.connect(url, origin=server.url, additional_headers={"Cookie": cookie} if cookie else None)
+
+
+async def close_code(socket):
+    """The code the server closes `socket` with (frames before it are skipped)."""
+    async with asyncio.timeout(WAIT):
+        try:
+            while True:
+                await socket.recv()
+        except websockets.ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+
+
+async def test_a_users_socket_over_the_cap_is_closed_while_another_user_connects(servers, path, make_user):
+    alice, bob = await cookie_for(await make_user("alice")), await cookie_for(await make_user("bob"))
+    # With --redis the sockets are spread over two processes: the cap counts them all.
+    open_ones = [await open_socket(servers[n % len(servers)], path, alice) for n in range(CAP)]
+    refused = await open_socket(servers[-1], path, alice)
+    assert await close_code(refused) == TOO_MANY_SOCKETS
+    others = await open_socket(servers[0], path, bob)
+    await others.send(json.dumps({"message": "hi"}))
+    assert json.loads(await asyncio.wait_for(others.recv(), WAIT))
+
+    await open_ones[0].close()  # a tab closed: alice may open one again
+    async with asyncio.timeout(WAIT):
+        while True:
+            again = await open_socket(servers[-1], path, alice)
+            try:
+                await asyncio.wait_for(again.recv(), 0.5)
+            except TimeoutError:
+                break  # it stayed open
+            except websockets.ConnectionClosed:
+                continue  # the closed tab's entry was still leaving
+    for socket in [*open_ones, others, again]:
+        await socket.close()
+
+
+async def test_anonymous_sockets_are_capped_per_address_and_loopback_is_not(settings, path):
+    settings.SOCKETS_PER_ADDRESS = 2
+    origin = [(b"host", b"localhost"), (b"origin", b"http://localhost")]
+
+    async def connect_from(address):
+        async def from_address(scope, receive, send):
+            return await application({**scope, "client": (address, 50000)}, receive, send)
+
+        socket = WebsocketCommunicator(from_address, path, headers=origin)
+        connected, _ = await socket.connect()
+        assert connected
+        opened.append(socket)
+        return socket
+
+    opened = []
+    for _ in range(2):
+        await connect_from("203.0.113.7")
+    assert await (await connect_from("203.0.113.7")).receive_output(WAIT) == {
+        "type": "websocket.close",
+        "code": TOO_MANY_SOCKETS,
+    }
+    # Another address, and another host of the same IPv6 /64 counting with the first.
+    await connect_from("198.51.100.1")
+    await connect_from("2001:db8::1")
+    await connect_from("2001:db8::2")
+    assert (await (await connect_from("2001:db8::3")).receive_output(WAIT))["code"] == TOO_MANY_SOCKETS
+    for _ in range(3):
+        assert await (await connect_from("127.0.0.1")).receive_nothing()
+    for socket in opened:
+        await socket.disconnect()
+
+
+async def test_a_client_over_the_rate_limit_gets_an_error_then_the_close_code(servers, path, make_user):
+    socket = await open_socket(servers[0], path, await cookie_for(await make_user("chatty")))
+    for n in range(BURST):
+        await socket.send(json.dumps({"message": f"burst {n}"}))
+        assert "error" not in json.loads(await asyncio.wait_for(socket.recv(), WAIT))
+    await socket.send(json.dumps({"message": "one too many"}))
+    assert "Too many messages" in json.loads(await asyncio.wait_for(socket.recv(), WAIT))["error"]
+    for _ in range(BURST):  # it keeps going: those are dropped, and the last closes the socket
+        await socket.send(json.dumps({"message": "more"}))
+    assert await close_code(socket) == RATE_LIMITED
+
+
+async def test_a_client_that_waits_for_its_bucket_is_served_again(connect, settings, path):
+    settings.SOCKET_MESSAGES_PER_SECOND, settings.SOCKET_MESSAGE_BURST = 10, 2
+    socket = await connect(path)
+    for text in ("a", "b", "c"):
+        await socket.send_json_to({"message": text})
+    answers = [await socket.receive_json_from(WAIT) for _ in range(3)]
+    assert "error" in answers[2] and all("error" not in answer for answer in answers[:2])
+    await asyncio.sleep(1 / 10 + 0.05)  # one message's worth
+    await socket.send_json_to({"message": "d"})
+    assert "error" not in await socket.receive_json_from(WAIT)
