@@ -35,7 +35,8 @@ DEMO_APPS = ["echo", "chat", "notifications", "tasks"]
 # newer Python than the one cookiecutter runs on.
 MORE_STDLIB_NAMES = {"test", "annotationlib", "compression"}
 
-SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# Python packaging names end with a letter or digit (PEP 508): pip and uv refuse a project named "chat_".
+SLUG_PATTERN = re.compile(r"^[a-z]([a-z0-9_]*[a-z0-9])?$")
 DEFAULT_SLUG = "channels_project"
 
 
@@ -62,7 +63,7 @@ def slug_problem(slug, include_demo_apps=True):
     if not SLUG_PATTERN.match(slug):
         return (
             f"'{slug}' is not a valid project slug: use lowercase ASCII letters, digits and underscores, "
-            "starting with a letter (for example: my_chat)."
+            "starting with a letter and ending with a letter or digit (for example: my_chat)."
         )
     reason = slug_reason(slug, include_demo_apps)
     if reason:

@@ -33,6 +33,7 @@ def test_good_slugs_pass(slug):
         ("my-chat", "not a valid project slug"),
         ("2fast", "not a valid project slug"),
         ("_private", "not a valid project slug"),
+        ("chat_", "not a valid project slug"),
         ("café", "not a valid project slug"),
         ("", "not a valid project slug"),
         ("class", "Python keyword"),
