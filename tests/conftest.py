@@ -14,6 +14,25 @@ from .support.processes import start_redis, stop
 BAKES = [pytest.param(name, marks=() if name == "defaults" else pytest.mark.other_bake, id=name) for name in MATRIX]
 
 
+# Tests that take minutes go first: xdist then hands them out in turn while both workers are fresh, and the quick
+# ones fill the end. Left in file order, the run ended with one worker alone on a long test for minutes.
+LONG_TESTS = (
+    "test_readme_and_message_commands_run",
+    "test_baked_project_tests_pass",
+    "test_a_minute_of_churn",
+    "test_every_run_configuration_works",
+    "test_each_demo_app_can_be_deleted_on_its_own",
+    "test_newapp_scaffold",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        return next((n for n, name in enumerate(LONG_TESTS) if item.name.startswith(name)), len(LONG_TESTS))
+
+    items.sort(key=rank)
+
+
 @pytest.fixture(scope="session", params=BAKES)
 def baked(request, cookies_session):
     """(name, extra_context, project_path) for each option combination, baked once per test worker."""

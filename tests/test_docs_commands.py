@@ -36,7 +36,9 @@ newapp, pytest and ruff run for real, and must succeed (after `uv sync`, .venv m
 and newapp must leave what the README says they create (db.sqlite3; orders/ with its routes, consumers and tests,
 its PROJECT_APPS line, and its --reload-dir in every reload run configuration). `pytest -m "not browser"` after the
 whole suite passed in the same bake is proven by collection: it must select exactly the suite minus the `browser`
-tests, which just passed (a second run of the suite would cost a minute for nothing). A uvicorn command is started
+tests, which just passed (a second run of the suite would cost a minute for nothing); `pytest --redis` must
+collect the whole suite and pass its Redis tests (`-k redis`); test_bake.py runs that bake's whole suite on Redis.
+A uvicorn command is started
 with a free `--port` added (the default 8000 would collide), must echo on /ws/echo/ (demo apps) or close an unknown
 socket path with the project's 4404, and is stopped. `sed -i ... .env` runs, and .env must then hold the REDIS_URL
 line the command writes. Nothing here connects to 127.0.0.1:6379: a Redis bake's commands start with REDIS_URL on a
@@ -693,10 +695,17 @@ def collected(session, command_words):
 
 
 def prove_pytest(session, command_words):
-    """Run it. Except a marker selection (`-m "not browser"`) after the whole suite passed in this bake: that
+    """Run it. Except, after the whole suite passed in this bake, a marker selection (`-m "not browser"`): that
     command runs a subset of the tests that just passed; it must collect exactly the suite minus the tests the
-    marker deselects (browser: none else), which costs a collection, not a second run of the suite."""
+    marker deselects (browser: none else), which costs a collection, not a second run of the suite. And
+    `pytest --redis`: it must collect the whole suite, and its Redis tests (`-k redis`, no browser) must pass
+    here, which proves the private redis-server starts and the layer works in this venv; the whole suite on
+    Redis runs in tests/test_bake.py (the same bake's code, `--redis`)."""
     options = command_words[3:]
+    if session.full_suite_passed and options == ("--redis",):
+        assert collected(session, command_words) == collected(session, command_words[:3]), command_words
+        session.run([*command_words, "-k", "redis", "-m", "not browser"])
+        return
     if session.full_suite_passed and len(options) == 2 and options[0] == "-m":
         everything = collected(session, command_words[:3])
         selected = collected(session, command_words)

@@ -12,14 +12,19 @@ from channels.layers import get_channel_layer
 from channels.routing import ChannelNameRouter
 from channels.worker import Worker
 
+from {{ cookiecutter.project_slug }}.consumers import NoDbCleanupMixin
 from {{ cookiecutter.project_slug }}.layers.worker import BoundedWorker
 
 CHANNEL = "test-bounded-worker"
 WAIT = 10  # seconds: a bound on hanging
 
 
-class Recorder(AsyncConsumer):
-    """Appends each job's number to `done`, after waiting for `release` when the job asks to block."""
+class Recorder(NoDbCleanupMixin, AsyncConsumer):
+    """Appends each job's number to `done`, after waiting for `release` when the job asks to block.
+
+    It touches no database: NoDbCleanupMixin skips Channels' close_old_connections(), which would meet a
+    connection an earlier test left in the shared thread, outside this test's (absent) database access.
+    """
 
     done = []
     started = None

@@ -25,7 +25,7 @@ WAIT = 10  # seconds: a bound on hanging, not a speed requirement
 @pytest.fixture(autouse=True)
 def needs_chat(settings):
     if "chat" not in settings.PROJECT_APPS:
-        pytest.skip("presence is shown by the chat demo app, which this bake leaves out")
+        pytest.skip("presence is shown by the chat room page (demo apps left out)")
 
 
 def a_room():

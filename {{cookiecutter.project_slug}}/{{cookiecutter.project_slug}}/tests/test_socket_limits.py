@@ -40,7 +40,7 @@ def path():
     """A socket path that stays open for a logged-in user."""
     paths = [path for path in routed_paths() if path in ("/ws/echo-json/", "/ws/chat/lobby/")]
     if not paths:
-        pytest.skip("no demo app is routed")
+        pytest.skip("no JSON consumer to limit is routed (demo apps left out)")
     return paths[0]
 
 
