@@ -27,6 +27,11 @@ TAKEN_NAMES = {
     *"pytest pytest_asyncio pytest_django redis ruff sqlparse twisted uvicorn uvicorn_worker uvloop".split(),
     *"watchfiles websockets yaml playwright greenlet pyee".split(),
 }
+# Labels of the Django apps settings.INSTALLED_APPS lists: a project package of the same label makes Django
+# refuse to start ("Application labels aren't unique").
+DJANGO_APP_LABELS = {"admin", "auth", "contenttypes", "sessions", "messages", "staticfiles"}
+# Folders the template writes beside the package, and names its .gitignore and .dockerignore leave out.
+PROJECT_FOLDERS = {"docs": "written", "deploy": "written", "staticfiles": "ignored", "node_modules": "ignored"}
 # The demo apps' folders: the template writes them in every bake (the post-gen hook then deletes them when
 # include_demo_apps is false), so a project package of the same name would share their folder.
 DEMO_APPS = ["echo", "chat", "notifications", "tasks"]
@@ -48,6 +53,12 @@ def slug_reason(slug, include_demo_apps=True):
         return f"would shadow Python's standard-library module '{slug}'"
     if slug in TAKEN_NAMES:
         return f"would shadow the module '{slug}' that the project uses"
+    if slug in DJANGO_APP_LABELS:
+        return f"is the label of django.contrib.{slug}, an app the project installs (app labels must be unique)"
+    if slug in PROJECT_FOLDERS:
+        if PROJECT_FOLDERS[slug] == "written":
+            return f"is the project's own {slug}/ folder, beside the package"
+        return "is a folder the project's .gitignore and .dockerignore leave out, so the package would be too"
     if slug in DEMO_APPS:
         if include_demo_apps:
             return f"is the package of this bake's demo app {slug}"
@@ -74,6 +85,7 @@ def slug_problem(slug, include_demo_apps=True):
 def reserved_slugs():
     """The valid-looking slugs refused whatever the options: the ones the default slug must step around."""
     candidates = {*keyword.kwlist, *sys.stdlib_module_names, *MORE_STDLIB_NAMES, *TAKEN_NAMES, *DEMO_APPS, "conftest"}
+    candidates |= DJANGO_APP_LABELS | set(PROJECT_FOLDERS)
     return {name for name in candidates if SLUG_PATTERN.match(name) and slug_reason(name, include_demo_apps=True)}
 
 

@@ -46,6 +46,11 @@ def test_good_slugs_pass(slug):
         ("redis", "the project uses"),
         ("chat", "demo app chat"),
         ("playwright", "the project uses"),
+        ("admin", "django.contrib.admin"),
+        ("staticfiles", "django.contrib.staticfiles"),
+        ("docs", "own docs/ folder"),
+        ("deploy", "own deploy/ folder"),
+        ("node_modules", ".gitignore"),
     ],
 )
 def test_bad_slugs_get_one_sentence_saying_why(slug, reason):

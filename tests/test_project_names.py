@@ -18,7 +18,7 @@ pre_gen = load_hook("pre_gen_project")
 post_gen = load_hook("post_gen_project")
 
 # The names the issue reported refused, each a natural name for a Channels project.
-NATURAL_NAMES = ["Chat", "Echo", "Tasks", "Notifications", "Channels", "Django", "Test", "Site"]
+NATURAL_NAMES = ["Chat", "Echo", "Tasks", "Notifications", "Channels", "Django", "Test", "Site", "Admin", "Docs"]
 # Standard-library modules that Python 3.12 and 3.13 dropped: cookiecutter.json lists them (it is written
 # on 3.11, the oldest Python the project supports), the hook on a newer Python no longer refuses them.
 DROPPED_AFTER_3_11 = {
@@ -62,6 +62,10 @@ def slug_notes(output):
         ("Email", "email_project"),
         ("Class", "class_project"),
         ("Conftest", "conftest_project"),
+        ("Admin", "admin_project"),
+        ("Messages", "messages_project"),
+        ("Docs", "docs_project"),
+        ("Node Modules", "node_modules_project"),
         ("2fast Chat", "project_2fast_chat"),
         ("1984", "project_1984"),
         ("!!!", "channels_project"),
