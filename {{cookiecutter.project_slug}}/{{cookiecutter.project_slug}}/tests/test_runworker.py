@@ -1,4 +1,5 @@
-"""manage.py runworker refuses, in one line, the in-memory layer, and waits for a Redis that is away."""
+"""manage.py runworker refuses, in one line, the in-memory layer and a channel no app declares, and waits for a
+Redis that is away."""
 
 import os
 import socket
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+
+from {{ cookiecutter.project_slug }}.routing import channel_workers
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -37,14 +40,35 @@ def test_runworker_on_the_in_memory_layer_exits_at_once_with_one_line():
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_runworker_waits_for_an_unreachable_redis_naming_the_host(tmp_path):
+def closed_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # free once closed: nothing listens there
+        return probe.getsockname()[1]  # free once closed: nothing listens there
+
+
+def test_runworker_refuses_a_channel_no_app_declares_naming_the_declared_ones():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "runworker", "no-such-worker"],
+        cwd=PROJECT_DIR,
+        env={**os.environ, "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result
+    assert "No worker is declared for no-such-worker. Declared workers: " in result.stderr, result.stderr
+    assert all(name in result.stderr for name in channel_workers), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_runworker_waits_for_an_unreachable_redis_naming_the_host(tmp_path):
+    if not channel_workers:
+        pytest.skip("no app's routing.py declares channel_workers (demo apps left out)")
+    port = closed_port()
     log = tmp_path / "runworker.log"
     with open(log, "w") as output:
         worker = subprocess.Popen(
-            [sys.executable, "manage.py", "runworker", "tasks"],
+            [sys.executable, "manage.py", "runworker", next(iter(channel_workers))],
             cwd=PROJECT_DIR,
             env={**os.environ, "REDIS_URL": f"redis://:secret@127.0.0.1:{port}/0"},
             stdout=output,

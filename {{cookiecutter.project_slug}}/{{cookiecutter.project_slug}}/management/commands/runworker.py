@@ -1,6 +1,6 @@
 """Channels' runworker with layers/worker.py's BoundedWorker, refusing the in-memory layer (where it could only
-wait forever), and outliving Redis: it waits for Redis before it starts, and when it loses Redis while running
-it reconnects, instead of exiting."""
+wait forever) and a channel no app declares in `channel_workers`, and outliving Redis: it waits for Redis before
+it starts, and when it loses Redis while running it reconnects, instead of exiting."""
 
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.management.commands.runworker import Command as ChannelsRunworker
@@ -9,6 +9,7 @@ from django.core.management import CommandError
 from {{ cookiecutter.project_slug }}.health import UNREACHABLE, wait_for_channel_layer
 from {{ cookiecutter.project_slug }}.layers import is_in_memory
 from {{ cookiecutter.project_slug }}.layers.worker import BoundedWorker
+from {{ cookiecutter.project_slug }}.routing import channel_workers
 
 
 class Command(ChannelsRunworker):
@@ -23,6 +24,11 @@ class Command(ChannelsRunworker):
                 "so this worker would never receive a message. The server already runs the workers itself "
                 "in this mode. To run workers in their own processes, set REDIS_URL (README: Switch to Redis)."
             )
+        unknown = [name for name in options.get("channels", []) if name not in channel_workers]
+        if unknown:
+            # Channels' own runworker would start, log a traceback per message for the unknown channel, and idle.
+            declared = ", ".join(sorted(channel_workers)) or "none: no app's routing.py declares channel_workers"
+            raise CommandError(f"No worker is declared for {', '.join(unknown)}. Declared workers: {declared}.")
         while True:
             wait_for_channel_layer(layer, log=self.say)
             try:
