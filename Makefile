@@ -17,7 +17,8 @@ $(VENV)/.installed: pyproject.toml
 
 ## test: the whole template suite (bakes every option, runs each baked project's tests, lint and checks)
 test: venv
-	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+	@# One test at a time per worker: the minutes-long ones come first (tests/conftest.py), the rest fill in.
+	$(BIN)/python -m pytest -n auto --maxschedchunk 1 $(PYTEST_ARGS)
 
 ## test-fast: lint, the hooks' unit tests, and the default bake's checks, lint and non-browser tests (under 3 min)
 test-fast: lint

@@ -14,8 +14,8 @@ from .support.processes import start_redis, stop
 BAKES = [pytest.param(name, marks=() if name == "defaults" else pytest.mark.other_bake, id=name) for name in MATRIX]
 
 
-# Tests that take minutes go first: xdist then hands them out in turn while both workers are fresh, and the quick
-# ones fill the end. Left in file order, the run ended with one worker alone on a long test for minutes.
+# Tests that take minutes go first, and `make test` hands out one test at a time (--maxschedchunk 1), so that the
+# quick ones fill the end. Left in file order, the run ended with one worker alone on a long test for minutes.
 LONG_TESTS = (
     "test_readme_and_message_commands_run",
     "test_baked_project_tests_pass",
