@@ -36,7 +36,7 @@ def add_to_project_apps(settings_text, app):
 
 class Command(StartAppCommand):
     help = "Create a Channels app (socket route, consumer, tests) beside manage.py and add it to PROJECT_APPS."
-    missing_args_message = "Give the new app's name, e.g.: python manage.py newapp orders"
+    missing_args_message = "Give the new app's name, e.g.: .venv/bin/python manage.py newapp orders"
 
     def handle(self, **options):
         name = options["name"]
