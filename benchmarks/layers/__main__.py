@@ -1,7 +1,6 @@
 """Run the three scenarios (see benchmarks/layers/__init__.py) on every layer class and write the figures."""
 
 import argparse
-import json
 import os
 import resource
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from benchmarks import layers
 from benchmarks.speed.bake import bake
-from benchmarks.speed.report import number, say
+from benchmarks.speed.report import number, say, write_figures
 
 from .churn import churn_run
 from .fanout import fanout_run
@@ -126,9 +125,7 @@ def main():
                 server.stop()
     print_table(figures)
     figures["_run"] = {"sizes": sizes, "seconds": time.monotonic() - began, "load_average": os.getloadavg()}
-    output = Path(options.json)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(figures, indent=2, default=str))
+    output = write_figures(figures, options.json)
     say(f"\nfigures written to {output} in {time.monotonic() - began:.0f} s, load average {os.getloadavg()[0]:.2f}")
 
 

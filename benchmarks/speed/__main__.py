@@ -1,7 +1,6 @@
 """Run every measurement in order (see benchmarks/speed/__init__.py) and write the figures."""
 
 import argparse
-import json
 import os
 import resource
 import sys
@@ -16,7 +15,7 @@ from .bake_time import bake_benchmark
 from .echo import echo_benchmark
 from .fanout import fanout_benchmark
 from .held import measure_held
-from .report import number, print_table, say, table_rows
+from .report import number, print_table, say, table_rows, write_figures
 from .servers import RedisServer, bare_server, dev_server, prod_server
 
 FULL = {"connections": 50, "messages": 200, "listeners": [200, 1000], "sent": 20, "held": 5000, "bakes": 5}
@@ -133,9 +132,7 @@ def main():
             say(f"server log of {name}: {count} x {line}")
     figures["table"] = table_rows(figures)
     print_table(figures["table"])
-    output = Path(options.json)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(figures, indent=2, default=str))
+    output = write_figures(figures, options.json)
     say(f"\nfigures written to {output}")
 
 

@@ -89,7 +89,10 @@ async def wait_delivered(k, listeners, sent, counts, max_wait):
     return seen_at
 
 
-def measure_fanout(url, listeners, sent):
+def measure_fanout(url, listeners, sent, listener_urls=None):
+    """Send `sent` paced messages on `url` to `listeners` sockets in its room; listener process i holds its
+    sockets on listener_urls[i] (default: all on `url`), so a room can span several servers."""
+    listener_urls = listener_urls or [url] * CLIENT_PROCESSES
     counts = MP.Array("i", CLIENT_PROCESSES * sent, lock=False)  # deliveries of message k, per listener process
     opened = MP.Array("i", CLIENT_PROCESSES, lock=False)  # sockets each listener process got into the room
     barrier, done, results = MP.Barrier(CLIENT_PROCESSES + 1), MP.Event(), MP.Queue()
@@ -97,7 +100,7 @@ def measure_fanout(url, listeners, sent):
     processes = [
         MP.Process(
             target=clients.in_client_process,
-            args=(fanout_listener, (url, share, sent, i, counts, opened, barrier, done), results),
+            args=(fanout_listener, (listener_urls[i], share, sent, i, counts, opened, barrier, done), results),
             daemon=True,
         )
         for i, share in enumerate(shares)

@@ -1,6 +1,17 @@
 """The table: each figure of the bake next to its reference, the ratio, the target and the verdict."""
 
+import json
+from pathlib import Path
+
 from benchmarks import devloop
+
+
+def write_figures(figures, path):
+    """Write `figures` as JSON to `path` (its folder made if needed); return the Path."""
+    output = Path(path)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(figures, indent=2, default=str))
+    return output
 
 
 def say(text):
