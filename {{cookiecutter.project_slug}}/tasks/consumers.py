@@ -71,7 +71,7 @@ class TaskConsumer(NoDbCleanupMixin, PushConsumer):
             return
         task, user = uuid.uuid4().hex, self.scope["user"].pk
         if not await sync_to_async(slots.take_slot)(user, task):
-            await self.send_error(FULL.format(getattr(settings, "TASKS_PER_USER", slots.TASKS_PER_USER)))
+            await self.send_error(FULL.format(slots.limit()))
             return
         job = {"type": "task.run", "task": task, "user": user, "steps": steps, "fail_at": fail_at}
         try:

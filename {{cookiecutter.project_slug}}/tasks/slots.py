@@ -27,12 +27,17 @@ def take_slot(user_id, task):
     except ValueError:  # expired between add() and incr()
         cache.add(key, 1, SLOT_SECONDS)
         count = 1
-    if count > getattr(settings, "TASKS_PER_USER", TASKS_PER_USER):
+    if count > limit():
         lower(key)
         return False
     cache.touch(key, SLOT_SECONDS)
     cache.set(ticket_key(task), user_id, SLOT_SECONDS)
     return True
+
+
+def limit():
+    """How many tasks a user may have queued or running: settings.TASKS_PER_USER, by default TASKS_PER_USER."""
+    return getattr(settings, "TASKS_PER_USER", TASKS_PER_USER)
 
 
 def holds_slot(task):
