@@ -1,7 +1,6 @@
 """Fixtures of the tasks tests: a worker in the test's event loop, a real `runworker`, and an empty tasks channel."""
 
 import asyncio
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ from channels.layers import get_channel_layer
 from {{ cookiecutter.project_slug }}.asgi import application
 from {{ cookiecutter.project_slug }}.layers.worker import BoundedWorker
 from {{ cookiecutter.project_slug }}.settings import caches_for
+from {{ cookiecutter.project_slug }}.testing import processes
 
 from ..consumers import WORKER_CHANNEL
 
@@ -72,9 +72,8 @@ def runworker(process_env, shared_cache, tmp_path):
         log = tmp_path / f"runworker-{len(started)}.log"
         # Production logging (DJANGO_DEBUG=false) prints channels' INFO line saying the worker runs.
         env = {**process_env, "DJANGO_DEBUG": "false"}
-        with open(log, "w") as output:
-            command = [sys.executable, "manage.py", "runworker", WORKER_CHANNEL]
-            process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT)
+        command = [sys.executable, "manage.py", "runworker", WORKER_CHANNEL]
+        process = processes.launch(command, PROJECT_DIR, env, log=log)
         process.log = log
         started.append(process)
         deadline = time.monotonic() + WAIT
