@@ -5,10 +5,13 @@ of one second, on both layers (pytest and pytest --redis), for every route whose
 """
 
 import asyncio
+import re
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.test import Client
 
 from {{ cookiecutter.project_slug }}.asgi import application
 from {{ cookiecutter.project_slug }}.consumers import EXPIRED
@@ -31,8 +34,21 @@ def short_group_expiry(settings, channel_layers):
 
 
 @pytest.fixture
-async def logged_in_headers(make_user, session_headers):
-    return await session_headers(await make_user("longlived"))
+def headers_for(make_user):
+    """`await headers_for(path)`: socket headers logged in as that path's own user, in a session of its own.
+
+    Users of their own, because the sockets of one user share groups (logins.py) that each route's probe would
+    reach; sessions of their own, because logging in as another user in a shared test client ends its session.
+    """
+
+    async def headers(path):
+        user = await make_user("longlived" + re.sub(r"\W", "-", path))
+        client = Client()
+        await sync_to_async(client.force_login)(user)
+        cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+        return [(b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie)]
+
+    return headers
 
 
 async def joined_groups(path, headers):
@@ -55,47 +71,59 @@ async def joined_groups(path, headers):
     return socket, joined
 
 
-async def test_every_socket_that_joins_groups_is_closed_before_they_expire(short_group_expiry, logged_in_headers):
-    found = 0
+# The sockets of each test are open side by side, so that the test waits out group_expiry once, not per route.
+
+
+async def test_every_socket_that_joins_groups_is_closed_before_they_expire(short_group_expiry, headers_for):
+    joining = {}
     for path in routed_paths():
-        socket, groups = await joined_groups(path, logged_in_headers)
-        if not groups:
+        socket, groups = await joined_groups(path, await headers_for(path))
+        if groups:
+            joining[path] = socket
+        else:
             await socket.disconnect()
-            continue
-        found += 1
+    if not joining:
+        pytest.skip("no routed consumer joins a group (demo apps left out)")
+
+    async def closed_expired(path, socket):
         # Past group_expiry, the socket must have been closed: otherwise it sits in no group any more.
         output = await socket.receive_output(timeout=WAIT)
         assert output == {"type": "websocket.close", "code": EXPIRED}, (path, output)
         await socket.wait(timeout=WAIT)
-    if not found:
-        pytest.skip("no routed consumer joins a group (demo apps left out)")
+
+    await asyncio.gather(*(closed_expired(path, socket) for path, socket in joining.items()))
 
 
-@pytest.mark.parametrize(
-    ("path", "probe"),
-    [
-        ("/ws/chat/lobby/", {"type": "chat.message", "message": "still here?", "user": "probe"}),
-        ("/ws/notifications/", {"type": "push.message", "payload": {"probe": 1}}),
-        ("/ws/tasks/", {"type": "push.message", "payload": {"probe": 1}}),
-    ],
-)
-async def test_a_socket_open_past_group_expiry_hears_its_groups_or_is_closed(
-    short_group_expiry, logged_in_headers, path, probe
-):
-    if path not in routed_paths():
-        pytest.skip(f"{path} is not routed (demo apps left out)")
-    socket, groups = await joined_groups(path, logged_in_headers)
+PROBES = {
+    "/ws/chat/lobby/": {"type": "chat.message", "message": "still here?", "user": "probe"},
+    "/ws/notifications/": {"type": "push.message", "payload": {"probe": 1}},
+    "/ws/tasks/": {"type": "push.message", "payload": {"probe": 1}},
+}
+
+
+async def test_a_socket_open_past_group_expiry_hears_its_groups_or_is_closed(short_group_expiry, headers_for):
+    paths = [path for path in PROBES if path in routed_paths()]
+    if not paths:
+        pytest.skip(f"none of {list(PROBES)} is routed (demo apps left out)")
+    headers = {path: await headers_for(path) for path in paths}
+    opened = {path: await joined_groups(path, headers[path]) for path in paths}
     await asyncio.sleep(GROUP_EXPIRY * 2.5)
-    for group in groups:
-        await get_channel_layer().group_send(group, probe)
-    output = await socket.receive_output(timeout=WAIT)
-    if output["type"] == "websocket.send":
-        await socket.disconnect()  # still a member: it heard the probe
-    else:
-        assert output == {"type": "websocket.close", "code": EXPIRED}
-        # The page reconnects, joins again, and hears its groups.
-        socket, groups = await joined_groups(path, logged_in_headers)
+
+    async def hears_or_is_closed(path):
+        socket, groups = opened[path]
         for group in groups:
-            await get_channel_layer().group_send(group, probe)
-        assert (await socket.receive_output(timeout=WAIT))["type"] == "websocket.send"
+            await get_channel_layer().group_send(group, PROBES[path])
+        output = await socket.receive_output(timeout=WAIT)
+        if output["type"] == "websocket.send":
+            return await socket.disconnect()  # still a member: it heard the probe
+        assert output == {"type": "websocket.close", "code": EXPIRED}, (path, output)
+        return path
+
+    closed = [path for path in await asyncio.gather(*(hears_or_is_closed(path) for path in paths)) if path]
+    # The page reconnects, joins again, and hears its groups.
+    for path in closed:
+        socket, groups = await joined_groups(path, headers[path])
+        for group in groups:
+            await get_channel_layer().group_send(group, PROBES[path])
+        assert (await socket.receive_output(timeout=WAIT))["type"] == "websocket.send", path
         await socket.disconnect()
