@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .support.bakes import baked_env, run_in
+from .support.bakes import BAKED_PYTEST, baked_env, run_captured, run_in
 from .support.pythons import PYTHONS, environment
 from .support.run_configs import all_configs, check_uvicorn
 
@@ -143,14 +143,14 @@ def python_env(executable=None, **extra):
 def run_baked_suite(name, context, project, run, python=None):
     """Run part `run` of a bake's own suite with `python` (default: this environment's) and check what it says."""
     demo_apps = context.get("include_demo_apps", True)
-    command = [str(python or sys.executable), "-m", "pytest", "-q", "-p", "no:cacheprovider", *SUITE_RUNS[run]]
+    command = [str(python or sys.executable), *BAKED_PYTEST, *SUITE_RUNS[run]]
     screenshots = SCREENSHOTS / (name if python is None else f"{name}-{Path(python).parent.parent.name}")
     if run == "memory-browser":
         shutil.rmtree(screenshots, ignore_errors=True)
         command += ["--screenshots", str(screenshots)]
     env = python_env(python)
     # Under the template suite's own workers a part takes 2-4 minutes; pytest-timeout stops a test at 600 s.
-    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=570)
+    result = run_captured(command, project, env, timeout=570)
     assert result.returncode == 0, f"{' '.join(command)} failed in {project}:\n{result.stdout}\n{result.stderr}"
     summary = result.stdout.splitlines()[-1]
     assert re.search(r"\d+ passed", summary) and "failed" not in summary, result.stdout
@@ -219,7 +219,7 @@ def test_each_demo_app_can_be_deleted_on_its_own(cookies, app):
     settings = next(project.glob("*/settings.py"))
     settings.write_text(settings.read_text().replace(f'    "{app}",\n', ""))
     run_in(project, "python", "manage.py", "check", "--fail-level", "WARNING")
-    result = run_in(project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not browser")
+    result = run_in(project, "python", *BAKED_PYTEST, "-m", "not browser")
     assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout, result.stdout
 
 
@@ -238,6 +238,6 @@ def test_newapp_scaffold_gives_a_project_that_still_passes_everything(cookies, c
     run_in(project, "python", "manage.py", "check", "--fail-level", "WARNING")
     run_in(project, sys.executable, "-m", "ruff", "check", "--no-cache", ".")
     run_in(project, sys.executable, "-m", "ruff", "format", "--no-cache", "--check", ".")
-    result = run_in(project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not browser")
+    result = run_in(project, "python", *BAKED_PYTEST, "-m", "not browser")
     assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout, result.stdout
     assert "orders/tests/test_consumers.py" in run_in(project, "python", "-m", "pytest", "--co", "-q").stdout

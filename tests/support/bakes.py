@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 TEMPLATE_DIR = Path(__file__).resolve().parents[2]
 PROJECT_TEMPLATE = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
 
@@ -51,12 +53,23 @@ def baked_env(**extra):
     return {**env, **extra}
 
 
+# A baked suite's own test that takes this long is hung: pytest's faulthandler prints every thread's stack.
+BAKED_PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "faulthandler_timeout=150"]
+
+
+def run_captured(command, cwd, env, timeout):
+    """subprocess.run capturing text output; past `timeout` seconds, fail with what the command printed so far."""
+    try:
+        return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as hung:
+        out, err = (text.decode(errors="replace") if text else "" for text in (hung.output, hung.stderr))
+        pytest.fail(f"{' '.join(map(str, command))} in {cwd} ran past {timeout} s:\n{out}\n{err}")
+
+
 def run_in(project, *args, env=None, timeout=300):
     """Run a command in a baked project with this environment's Python; fail with its output."""
     command = [sys.executable if arg == "python" else str(arg) for arg in args]
-    result = subprocess.run(
-        command, cwd=project, env=env or baked_env(), capture_output=True, text=True, timeout=timeout
-    )
+    result = run_captured(command, project, env or baked_env(), timeout)
     assert result.returncode == 0, f"{' '.join(args)} failed in {project}:\n{result.stdout}\n{result.stderr}"
     return result
 
