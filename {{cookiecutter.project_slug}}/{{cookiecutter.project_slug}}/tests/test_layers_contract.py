@@ -8,7 +8,6 @@ the Redis tests here (pytest --redis) cover what those miss of our patch: the on
 """
 
 import asyncio
-import time
 
 import pytest
 from channels.exceptions import ChannelFull
@@ -21,6 +20,7 @@ from {{ cookiecutter.project_slug }}.layers.memory import FanOutInMemoryChannelL
 from {{ cookiecutter.project_slug }}.layers.redis import SingleReaderRedisChannelLayer
 
 QUIET = 0.02  # seconds a receive() waits to show that nothing comes
+WAIT = 5  # seconds a receive() of a message that was sent may take: a bound on hanging, not a speed limit
 
 
 def make(request, stock, ours, module):
@@ -38,27 +38,6 @@ def memory_layer(request):
     return make(request, InMemoryChannelLayer, FanOutInMemoryChannelLayer, memory)
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    """The wall clock both layers read expiries from, moved by hand: `clock.advance(seconds)`.
-
-    Our layer's full scan runs at most once per CLEAN_INTERVAL of the monotonic clock: a test that starts with
-    `await scanned(layer)` runs the rest on what our layer does between two scans."""
-
-    class Clock:
-        now = time.time()
-
-        def __call__(self):
-            return self.now
-
-        def advance(self, seconds):
-            self.now += seconds
-
-    fake = Clock()
-    monkeypatch.setattr(time, "time", fake)
-    return fake
-
-
 async def scanned(layer):
     await layer.group_send("warm-up", message("nobody"))  # Channels' scan; ours: its first full scan
     return layer
@@ -69,7 +48,7 @@ def message(text, **extra):
 
 
 async def texts(layer, channel, count):
-    return [(await asyncio.wait_for(layer.receive(channel), 1))["text"] for _ in range(count)]
+    return [(await asyncio.wait_for(layer.receive(channel), WAIT))["text"] for _ in range(count)]
 
 
 async def nothing_for(layer, channel):
@@ -98,7 +77,7 @@ async def test_the_receiver_gets_a_copy_of_the_message_as_it_was_sent(memory_lay
     sent["items"].append(2)
     sent["meta"]["seen"] = True
     sent["text"] = "changed"
-    assert await layer.receive("inbox") == message("hi", items=[1], meta={"seen": False})
+    assert await asyncio.wait_for(layer.receive("inbox"), WAIT) == message("hi", items=[1], meta={"seen": False})
 
 
 async def test_a_receive_on_a_channel_with_nothing_waits_for_the_next_message(memory_layer):
@@ -138,7 +117,7 @@ async def test_an_invalid_channel_name_is_a_type_error_everywhere(memory_layer, 
     with pytest.raises(TypeError):
         await layer.send(name, message("x"))
     with pytest.raises(TypeError):
-        await layer.receive(name)
+        await asyncio.wait_for(layer.receive(name), WAIT)
     with pytest.raises(TypeError):
         await layer.group_add("room", name)
     with pytest.raises(TypeError):
@@ -201,7 +180,7 @@ async def test_a_group_send_reaches_each_member_once_with_its_own_copy(memory_la
         await layer.group_add("room", channel)
     await layer.group_add("room", "a")  # twice: still one member
     await layer.group_send("room", message("hi", items=[1]))
-    received = [await layer.receive(channel) for channel in ["a", "b", "c"]]
+    received = [await asyncio.wait_for(layer.receive(channel), WAIT) for channel in ["a", "b", "c"]]
     received[0]["items"].append(2)
     assert [each["items"] for each in received] == [[1, 2], [1], [1]]
     assert await nothing_for(layer, "a")
@@ -254,12 +233,12 @@ async def test_flush_forgets_every_message_and_every_group(memory_layer):
 # Expiry of messages
 
 
-async def test_a_message_past_its_expiry_is_never_received(memory_layer):
-    layer = memory_layer(expiry=0.05)
+async def test_a_message_past_its_expiry_is_never_received(memory_layer, clock):
+    layer = memory_layer(expiry=10)
     await layer.send("inbox", message("first"))
     await layer.send("inbox", message("stale"))
     assert await texts(layer, "inbox", 1) == ["first"]
-    await asyncio.sleep(0.08)  # the real clock, once
+    clock.advance(11)
     await layer.send("inbox", message("fresh"))
     assert await texts(layer, "inbox", 1) == ["fresh"]
     assert await nothing_for(layer, "inbox")
@@ -423,5 +402,5 @@ async def test_a_socket_of_one_process_never_receives_on_another_process_channel
     channel = await theirs.new_channel()
     await mine.send(channel, message("theirs"))
     with pytest.raises(AssertionError, match="Wrong client prefix"):
-        await mine.receive(channel)
+        await asyncio.wait_for(mine.receive(channel), WAIT)
     assert await texts(theirs, channel, 1) == ["theirs"]

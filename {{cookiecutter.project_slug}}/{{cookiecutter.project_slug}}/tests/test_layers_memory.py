@@ -8,6 +8,12 @@ from channels.exceptions import ChannelFull
 from {{ cookiecutter.project_slug }}.layers import memory
 from {{ cookiecutter.project_slug }}.layers.memory import FanOutInMemoryChannelLayer
 
+WAIT = 5  # seconds a receive() of a message that was sent may take: a bound on hanging, not a speed limit
+
+
+async def received(layer, channel):
+    return await asyncio.wait_for(layer.receive(channel), WAIT)
+
 
 async def joined(layer, group, count):
     channels = [await layer.new_channel() for _ in range(count)]
@@ -20,10 +26,10 @@ async def test_each_member_of_a_group_gets_its_own_copy_of_a_message():
     layer = FanOutInMemoryChannelLayer()
     channels = await joined(layer, "room", 3)
     await layer.group_send("room", {"type": "chat.message", "text": "hi", "payload": {"items": [1]}})
-    received = [await layer.receive(channel) for channel in channels]
-    received[0]["payload"]["items"].append(2)
-    assert [message["payload"]["items"] for message in received] == [[1, 2], [1], [1]]
-    assert {message["text"] for message in received} == {"hi"}
+    messages = [await received(layer, channel) for channel in channels]
+    messages[0]["payload"]["items"].append(2)
+    assert [message["payload"]["items"] for message in messages] == [[1, 2], [1], [1]]
+    assert {message["text"] for message in messages} == {"hi"}
 
 
 async def test_a_full_socket_misses_room_messages_and_a_direct_send_to_it_raises():
@@ -33,32 +39,32 @@ async def test_a_full_socket_misses_room_messages_and_a_direct_send_to_it_raises
         await layer.group_send("room", {"type": "chat.message", "text": text})
     with pytest.raises(ChannelFull):
         await layer.send(channels[0], {"type": "chat.message", "text": "direct"})
-    assert [(await layer.receive(channel))["text"] for channel in channels] == ["first", "first"]
+    assert [(await received(layer, channel))["text"] for channel in channels] == ["first", "first"]
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(layer.receive(channels[0]), 0.1)
 
 
-async def test_an_expired_message_is_dropped_with_its_sockets_memberships(monkeypatch):
+async def test_an_expired_message_is_dropped_with_its_sockets_memberships(monkeypatch, clock):
     monkeypatch.setattr(memory, "CLEAN_INTERVAL", 0)
-    layer = FanOutInMemoryChannelLayer(expiry=0.05)
+    layer = FanOutInMemoryChannelLayer(expiry=10)
     gone, live = await joined(layer, "room", 2)
     await layer.send(gone, {"type": "chat.message", "text": "never read"})
-    await asyncio.sleep(0.1)
+    clock.advance(11)
     await layer.send(live, {"type": "chat.message", "text": "read"})
-    assert (await layer.receive(live))["text"] == "read"
+    assert (await received(layer, live))["text"] == "read"
     assert gone not in layer.channels
     assert list(layer.groups["room"]) == [live]
 
 
-async def test_a_message_past_its_expiry_is_never_delivered():
+async def test_a_message_past_its_expiry_is_never_delivered(clock):
     # Regression: the expiry scan runs at most once per CLEAN_INTERVAL, and receive() delivered the next
     # message without looking at its expiry (Channels' own test_expiry_multi caught it).
-    layer = FanOutInMemoryChannelLayer(expiry=0.1)
+    layer = FanOutInMemoryChannelLayer(expiry=10)
     for text in ["first", "stale", "staler"]:
         await layer.send("chat", {"type": "chat.message", "text": text})
-    assert (await layer.receive("chat"))["text"] == "first"  # this receive() runs the scan
-    await asyncio.sleep(0.15)
+    assert (await received(layer, "chat"))["text"] == "first"  # this receive() runs the scan
+    clock.advance(11)
     await layer.send("chat", {"type": "chat.message", "text": "fresh"})
-    assert (await layer.receive("chat"))["text"] == "fresh"  # well within CLEAN_INTERVAL of that scan
+    assert (await received(layer, "chat"))["text"] == "fresh"  # well within CLEAN_INTERVAL of that scan
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(layer.receive("chat"), 0.1)
