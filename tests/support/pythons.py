@@ -52,8 +52,13 @@ def interpreter(version):
     return path
 
 
+# `uv sync` as a user runs it, plus bytecode compiled at install: uv leaves that to the first import, and with
+# PYTHONDONTWRITEBYTECODE (set on this project's machines) every process would compile Django anew (3 s of CPU).
+SYNC = ["sync", "--frozen", "--no-install-project", "--compile-bytecode"]
+
+
 def fingerprint(python):
-    digest = hashlib.sha256(f"{python}".encode())
+    digest = hashlib.sha256(f"{python} {SYNC}".encode())
     for name in ["uv.lock", "pyproject.toml"]:
         digest.update((PROJECT_TEMPLATE / name).read_bytes())
     return digest.hexdigest()
@@ -83,9 +88,10 @@ def make(python, venv):
         project = bake_defaults(tmp)
         # Exactly the lock's versions with the dev group, as `uv sync` installs them for a user; the project
         # itself is not installed: each bake's suite runs from its own folder.
-        run([uv(), "sync", "--frozen", "--no-install-project", "--python", str(executable)], project, env)
+        run([uv(), *SYNC, "--python", str(executable)], project, env)
     if python.django_spec:
-        run([uv(), "pip", "install", "--python", str(venv / "bin" / "python"), python.django_spec], TEMPLATE_DIR, env)
+        install = [uv(), "pip", "install", "--compile-bytecode", "--python", str(venv / "bin" / "python")]
+        run([*install, python.django_spec], TEMPLATE_DIR, env)
     version = run([str(venv / "bin" / "python"), "-c", "import django; print(django.get_version())"], venv, env)
     assert version.stdout.startswith(python.django + "."), f"{venv} has Django {version.stdout}"
 
