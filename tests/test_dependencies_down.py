@@ -1,14 +1,17 @@
 """A dependency that is down degrades a baked project, never cascades: with Redis stopped, real gunicorn keeps
 serving pages through a killed worker and a reload, sockets are closed cleanly (1013, try again later), every
-process says it is not ready and recovers by itself when Redis returns; runworker waits and reconnects; the
-systemd units and compose services keep restarting for longer than a Redis restart takes."""
+process says it is not ready and recovers by itself when Redis returns, and /readyz says so within its timeout
+while /healthz stays up; runworker waits and reconnects; the systemd units and compose services keep restarting
+for longer than a Redis restart takes."""
 
 import asyncio
 import configparser
 import json
 import os
+import re
 import signal
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -113,6 +116,70 @@ def test_uvicorn_starts_without_redis_and_recovers_when_it_comes(project, tmp_pa
             stop(redis_server)
     assert f"Not ready: (channel_layers.E001) The channel layer cannot reach Redis at 127.0.0.1:{redis_port}" in output
     assert "Traceback" not in output, output
+
+
+def probe(address, path):
+    """(status, JSON body, seconds taken) of GET `path`, as a health check sees it."""
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(f"http://{address}{path}", timeout=10) as response:
+            status, body = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, body = error.code, error.read()
+    return status, json.loads(body), time.monotonic() - started
+
+
+def probe_timeout(project):
+    """The bake's PROBE_TIMEOUT_SECONDS: how long /readyz gives each dependency."""
+    health = next(project.glob("*/health.py")).read_text()
+    return float(re.search(r"^PROBE_TIMEOUT_SECONDS = (\d+)", health, re.MULTILINE).group(1))
+
+
+@pytest.mark.redis
+def test_readyz_follows_redis_within_its_timeout_while_healthz_stays_up(project, tmp_path):
+    timeout = probe_timeout(project)
+    ready, alive = (200, {"status": "ready"}), (200, {"status": "ok"})
+    redis_port = free_port()
+    redis_server, url = start_redis(tmp_path, redis_port)
+    gunicorn, address = start_gunicorn(project, baked_env(REDIS_URL=url), workers=2)
+    try:
+        assert page_status(address) == 200
+        assert [probe(address, "/readyz")[:2] for _ in range(4)] == [ready] * 4
+
+        # Redis stopped: refused at once, so every worker says so in well under the timeout.
+        stop(redis_server)
+        for _ in range(4):
+            status, body, took = probe(address, "/readyz")
+            assert status == 503 and body["status"] == "unready" and list(body["failed"]) == ["channel_layer"], body
+            assert f"127.0.0.1:{redis_port}" in body["failed"]["channel_layer"], body
+            assert took < timeout, took
+        assert [probe(address, "/healthz")[:2] for _ in range(4)] == [alive] * 4
+
+        redis_server, _ = start_redis(tmp_path, redis_port)
+        back = time.monotonic()
+        wait_until(lambda: probe(address, "/readyz")[0] == 200, timeout=10, what="/readyz after Redis returned")
+        assert time.monotonic() - back < 10
+        assert [probe(address, "/readyz")[:2] for _ in range(4)] == [ready] * 4
+
+        # Redis hung (SIGSTOP: connections open, no answers): /readyz gives up after its timeout, not later.
+        os.kill(redis_server.pid, signal.SIGSTOP)
+        try:
+            status, body, took = probe(address, "/readyz")
+            assert status == 503 and body["failed"] == {"channel_layer": f"no answer within {timeout:g} s"}, body
+            assert timeout <= took < timeout + 1.5, took
+            status, body, took = probe(address, "/healthz")
+            assert (status, body) == alive and took < 1, took
+        finally:
+            os.kill(redis_server.pid, signal.SIGCONT)
+        wait_until(lambda: probe(address, "/readyz")[0] == 200, timeout=10, what="/readyz after Redis answered")
+    finally:
+        output = stop(gunicorn)
+        stop(redis_server)
+    assert "Not ready:" in output and "Ready again: the channel layer answers." in output, output
+    assert "Traceback" not in output, output
+    # The access log is on (the page is in it) but leaves the probes out (deploy/gunicorn.conf.py).
+    assert '"GET /chat/lobby/ HTTP/1.1" 200' in output, output
+    assert "/readyz" not in output and "/healthz" not in output, output
 
 
 def blocked_receivers(url):

@@ -107,6 +107,54 @@ def test_dockerfile_runs_the_projects_commands(project, django_commands, tmp_pat
     assert (copy / "staticfiles" / "chat" / "room.js").is_file()
 
 
+def health_checks(project):
+    """{where: argv} of the container health checks: the image's HEALTHCHECK and compose's web service's."""
+    lines = (project / "Dockerfile").read_text().replace("\\\n", " ").splitlines()
+    [healthcheck] = [line for line in lines if line.startswith("HEALTHCHECK")]
+    options, _, command = healthcheck.removeprefix("HEALTHCHECK").partition(" CMD ")
+    assert "--timeout=" in options and "--interval=" in options
+    compose = yaml.safe_load((project / "compose.yaml").read_text())["services"]
+    test = compose["web"]["healthcheck"]["test"]
+    assert test[0] == "CMD"
+    return {"Dockerfile": json.loads(command), "compose.yaml": test[1:]}
+
+
+def test_health_checks_call_the_probes_as_production_settings_answer_them(project, tmp_path):
+    checks = health_checks(project)
+    # The image's check asks whether the server is up; compose's, whether it can work (docs/deploy.md).
+    assert [argv[-1] for argv in checks.values()] == ["/healthz", "/readyz"]
+    for argv in checks.values():
+        assert argv[0] == "python" and (project / argv[1]).is_file()
+    # The other services built from the image run no HTTP server: the image's check must not apply to them.
+    for name, service in yaml.safe_load((project / "compose.yaml").read_text())["services"].items():
+        if service.get("build") == "." and name != "web":
+            assert service["healthcheck"] == {"disable": True}, name
+
+    # Run as the containers run them, against gunicorn with production settings whose DJANGO_ALLOWED_HOSTS names
+    # only the public domain (the checks call 127.0.0.1, over plain http).
+    env = baked_env(
+        DJANGO_DEBUG="false",
+        DJANGO_ALLOWED_HOSTS="example.org",
+        DJANGO_SQLITE_PATH=str(tmp_path / "db.sqlite3"),
+        REDIS_URL="",
+    )
+    gunicorn, address = start_gunicorn(project, env, workers=1)
+    env["GUNICORN_BIND"] = address
+    try:
+        for where, argv in checks.items():
+            result = run_in(project, *argv, env=env, timeout=30)
+            assert result.stdout.startswith("200 {"), f"{where}: {result.stdout}"
+        # Exit code 0 means 200 from a probe: every other path is redirected to https there, and fails the check.
+        other = subprocess.run(
+            [sys.executable, checks["compose.yaml"][1], "/chat/"], cwd=project, env=env, capture_output=True, timeout=30
+        )
+        assert other.returncode == 1 and other.stdout.startswith(b"301 "), other.stdout
+    finally:
+        output = stop(gunicorn)
+    assert "Invalid HTTP_HOST" not in output and "Traceback" not in output, output
+    assert "/healthz" not in output and "/readyz" not in output, output  # gunicorn.conf.py keeps them out
+
+
 @pytest.mark.parametrize("unit", ["web.service", "worker@.service"])
 def test_systemd_units_run_the_projects_commands(project, unit, django_commands):
     path = project / "deploy" / "systemd" / f"{project.name}-{unit}"
@@ -136,6 +184,9 @@ def test_nginx_in_front_of_gunicorn_serves_static_files_pages_and_sockets(projec
     gunicorn, upstream = start_gunicorn(project, env, workers=2)
     port = free_port()
     site = render_nginx_site((project / "deploy/nginx.conf").read_text(), port, upstream, project / "staticfiles")
+    access_log = tmp_path / "access.log"
+    assert site.count("access_log /var/log/nginx/access.log ") == 1
+    site = site.replace("access_log /var/log/nginx/access.log ", f"access_log {access_log} ")
     nginx = start_nginx(site, tmp_path / "nginx")
     address = f"127.0.0.1:{port}"
     try:
@@ -163,6 +214,11 @@ def test_nginx_in_front_of_gunicorn_serves_static_files_pages_and_sockets(projec
 
         assert asyncio.run(chat()) == [{"message": "through nginx", "user": "anonymous"}] * 4
 
+        # The probes through nginx: answered over plain http (no redirect to https), left out of its access log.
+        for path, status in [("/healthz", "ok"), ("/readyz", "ready")]:
+            with urllib.request.build_opener(NoRedirect).open(f"http://{address}{path}", timeout=10) as response:
+                assert response.status == 200 and json.loads(response.read()) == {"status": status}
+
         async def oversized_frame(address):
             # gunicorn.conf.py's worker gives uvicorn the same limits as the project's uvicorn commands: no
             # compression (a browser offers it) and a frame limit.
@@ -187,6 +243,8 @@ def test_nginx_in_front_of_gunicorn_serves_static_files_pages_and_sockets(projec
     serving = gunicorn_output.split("Handling signal: term")[0]
     assert serving.count("Booting worker") == 2 and "Traceback" not in serving, gunicorn_output
     assert "[emerg]" not in nginx_output
+    logged = access_log.read_text()
+    assert "GET /chat/lobby/ " in logged and "healthz" not in logged and "readyz" not in logged, logged
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

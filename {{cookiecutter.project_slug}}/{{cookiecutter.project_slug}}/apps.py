@@ -15,6 +15,7 @@ class ProjectConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save, pre_save
 
         from . import checks, logins, privacy, ratelimit
+        from .health import QuietProbes
         from .middleware import LOGGERS_WITH_URLS, RedactTokens
 
         register(checks.check_patched_libraries, checks.LIBRARIES_TAG)
@@ -44,3 +45,8 @@ class ProjectConfig(AppConfig):
             server_logger = logging.getLogger(name)
             if not any(isinstance(existing, RedactTokens) for existing in server_logger.filters):
                 server_logger.addFilter(RedactTokens())
+        # Health probes every few seconds stay out of the access log and Django's request log (health.py).
+        for name in ("uvicorn.access", "django.request"):
+            probe_logger = logging.getLogger(name)
+            if not any(isinstance(existing, QuietProbes) for existing in probe_logger.filters):
+                probe_logger.addFilter(QuietProbes())

@@ -1,8 +1,12 @@
 """A dependency that is down degrades the service, never stops it: what a process does while Redis is away.
 
-- Readiness: `is_ready()` and `unready_reasons()` tell whether the channel layer answers now (for a /readyz view,
-  a log, a test). The server sets it at start and re-checks every RECHECK_SECONDS (lifespan.py calls
-  `watch_channel_layer`); a socket that fails because Redis is gone sets it at once. Every change is logged.
+- Readiness: `is_ready()` and `unready_reasons()` tell whether the channel layer (and, once /readyz has asked, the
+  database) answered at its last check. The server sets it at start and re-checks every RECHECK_SECONDS
+  (lifespan.py calls `watch_channel_layer`); a socket that fails because Redis is gone sets it at once; each
+  /readyz request checks again (`readiness_problems`). Every change is logged, once.
+- Probes: /healthz (views.healthz) answers while the process runs, with no I/O; /readyz (views.readyz) answers
+  503 naming each dependency that failed `readiness_problems()`. `QuietProbes` keeps them out of the servers'
+  access log (deploy/gunicorn.conf.py installs it).
 - Sockets: `DependencyGuard` (outermost in asgi.py's WebSocket and channel stacks) closes a socket whose consumer failed
   because Redis is unreachable with TRY_AGAIN_LATER (1013), logged in one line instead of a traceback; the
   pages keep loading meanwhile, and clients reconnect once Redis is back.
@@ -15,7 +19,10 @@ import logging
 import time
 
 import redis
+from asgiref.sync import sync_to_async
 from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import get_channel_layer
+from django.db import DEFAULT_DB_ALIAS, connections
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +31,18 @@ UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
 RECHECK_SECONDS = 10  # how often a server re-checks the channel layer
 WAIT_SECONDS_MAX = 10  # runworker's longest pause between two attempts while Redis is away
 TRY_AGAIN_LATER = 1013  # WebSocket close code: "Try Again Later" (RFC 6455 registry)
+# Each check of /readyz gets this long (they run side by side, so /readyz answers within about this long too):
+# short, so a hung Redis or database makes the probe fail rather than hang it and the prober behind it.
+PROBE_TIMEOUT_SECONDS = 2
+PROBE_PATHS = ("/healthz", "/readyz")  # as urls.py routes them
 
 CHANNEL_LAYER = "channel_layer"
+DATABASE = "database"
+# What a dependency that is down costs, for the line that logs it.
+CONSEQUENCES = {
+    CHANNEL_LAYER: "Pages are still served; sockets that need it are closed.",
+    DATABASE: "Pages and sockets that read or write data fail.",
+}
 _unready = {}  # dependency -> why it is not usable now
 
 
@@ -45,7 +62,7 @@ def report(dependency, problem):
     if problem:
         _unready[dependency] = problem
         if before is None:
-            logger.warning("Not ready: %s. Pages are still served; sockets that need it are closed.", problem)
+            logger.warning("Not ready: %s. %s", problem, CONSEQUENCES.get(dependency, ""))
     elif _unready.pop(dependency, None) is not None:
         logger.warning("Ready again: the %s answers.", dependency.replace("_", " "))
 
@@ -59,8 +76,6 @@ def channel_layer_problem(alias=DEFAULT_CHANNEL_LAYER):
 
 
 async def check_channel_layer():
-    from asgiref.sync import sync_to_async
-
     report(CHANNEL_LAYER, await sync_to_async(channel_layer_problem)())
 
 
@@ -69,6 +84,85 @@ async def watch_channel_layer(interval=RECHECK_SECONDS):
     while True:
         await asyncio.sleep(interval)
         await check_channel_layer()
+
+
+async def readiness_problems():
+    """Check the database and the channel layer now, side by side, each within PROBE_TIMEOUT_SECONDS; record each
+    result with report(). Returns {dependency: one-line reason} for each that failed (DATABASE, CHANNEL_LAYER),
+    empty when both work."""
+    timeout = PROBE_TIMEOUT_SECONDS
+    checks = {
+        # Not thread_sensitive: a database that hangs holds a thread of its own, never the request's.
+        DATABASE: sync_to_async(database_problem, thread_sensitive=False)(),
+        CHANNEL_LAYER: channel_layer_round_trip_problem(),
+    }
+    problems = await asyncio.gather(*(within(timeout, check) for check in checks.values()))
+    for dependency, problem in zip(checks, problems, strict=True):
+        report(dependency, problem)
+    return {dependency: problem for dependency, problem in zip(checks, problems, strict=True) if problem}
+
+
+async def within(seconds, check):
+    """What the coroutine `check` returns, or a reason if it has not returned within `seconds`."""
+    try:
+        return await asyncio.wait_for(check, seconds)
+    except TimeoutError:
+        return f"no answer within {seconds} s"
+
+
+def database_problem(alias=DEFAULT_DB_ALIAS):
+    """One line saying why the database `alias` did not answer a query, or None. Any backend: the query is
+    Django's bare SELECT for it. The connection it opened is closed before it returns (it runs in a thread of
+    its own, where nothing else would close it)."""
+    connection = connections[alias]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1{connection.features.bare_select_suffix}")
+            cursor.fetchone()
+    except Exception as error:  # noqa: BLE001 (refused, missing file, wrong password, a driver's own errors...)
+        return one_line(error)
+    finally:
+        if not connection.in_atomic_block:
+            connection.close()
+    return None
+
+
+async def channel_layer_round_trip_problem(alias=DEFAULT_CHANNEL_LAYER):
+    """One line saying why a message sent to a fresh channel of layer `alias` did not come back, or None.
+
+    It goes through the process's own layer, the path every socket takes (on Redis: its connection pool and the
+    task that hands messages out), and works on the in-memory layer too. No timeout here: readiness_problems()
+    gives it one."""
+    layer = get_channel_layer(alias)
+    try:
+        channel = await layer.new_channel("health")
+        await layer.send(channel, {"type": "health.ping"})
+        await layer.receive(channel)
+    except Exception as error:  # noqa: BLE001 (Redis refused or reset, a full layer, a misconfigured layer...)
+        return one_line(error)
+    return None
+
+
+def one_line(error):
+    text = " ".join(str(error).split())
+    return f"{text} ({type(error).__name__})" if text else type(error).__name__
+
+
+class QuietProbes(logging.Filter):
+    """Drops the log records of requests for PROBE_PATHS; passes every other record. apps.py installs it on
+    `uvicorn.access` (the access log, which gunicorn's uvicorn workers write too) and on `django.request`
+    (which logs every 5xx answer, so each 503 of /readyz while a dependency is down).
+
+    A health check every few seconds would otherwise fill the logs with identical lines; what the probes find
+    is logged by report(), once per change."""
+
+    def filter(self, record):
+        request = getattr(record, "request", None)  # django.request's records carry the request
+        if request is not None:
+            return getattr(request, "path", None) not in PROBE_PATHS
+        # uvicorn's access record: (client, method, path with query string, HTTP version, status)
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (len(args) == 5 and isinstance(args[2], str) and args[2].partition("?")[0] in PROBE_PATHS)
 
 
 def wait_for_channel_layer(alias=DEFAULT_CHANNEL_LAYER, log=logger.warning, sleep=time.sleep):

@@ -224,6 +224,9 @@ if not DEBUG:
     # Production: nginx terminates HTTPS and says so in X-Forwarded-Proto (deploy/nginx.conf always sets it).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", "true")
+    # Health checks call the server over plain http (Docker's on 127.0.0.1:8000, a load balancer's through nginx):
+    # a redirect would fail them, or pass them unanswered (Kubernetes counts any 3xx as success).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     # Start low: browsers remember HSTS for this many seconds. Raise it (e.g. 31536000) once HTTPS works.
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 60)

@@ -1,4 +1,5 @@
-"""Pages: the home page, the admin, login, the socket-token API, and each project app's urls.py under /<app>/."""
+"""Pages: the home page, the admin, login, the socket-token API, the health probes, and each project app's urls.py
+under /<app>/."""
 
 from django.apps import apps
 from django.conf import settings
@@ -10,7 +11,7 @@ from django.urls import include, path
 from django.utils.module_loading import module_has_submodule
 
 from {{ cookiecutter.project_slug }}.ratelimit import LoginForm
-from {{ cookiecutter.project_slug }}.views import home, ws_token
+from {{ cookiecutter.project_slug }}.views import healthz, home, readyz, ws_token
 
 urlpatterns = [
     path("", home, name="home"),
@@ -19,6 +20,9 @@ urlpatterns = [
     path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/ws-token/", ws_token, name="ws-token"),
+    # Probes for health checks, load balancers and orchestrators (views.py): is the process up, can it work now.
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     # For pages that link no icon (the admin's): browsers ask for /favicon.ico.
     path("favicon.ico", lambda request: redirect(static("site/favicon.svg"))),
     *(

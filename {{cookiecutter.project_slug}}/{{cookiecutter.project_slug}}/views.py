@@ -1,10 +1,11 @@
 from django.contrib.auth import authenticate
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from {{ cookiecutter.project_slug }} import strictjson
+from {{ cookiecutter.project_slug }} import health, strictjson
 from {{ cookiecutter.project_slug }}.context_processors import app_pages
 from {{ cookiecutter.project_slug }}.logins import session_id
 from {{ cookiecutter.project_slug }}.ratelimit import retry_after, wait_message
@@ -60,3 +61,32 @@ def ws_token(request):
         return JsonResponse({"error": "Send username and password, or log in first."}, status=401)
     token = make_token(user, path, session_id=login_session)
     return JsonResponse({"token": token, "expires_in": MAX_AGE_SECONDS, "path": path})
+
+
+# The probes: no login and no https redirect (settings.SECURE_REDIRECT_EXEMPT), never cached, quiet in the logs
+# (health.py). Like every request they need a Host from ALLOWED_HOSTS. docs/deploy.md says who calls them.
+
+
+@never_cache
+@require_safe
+async def healthz(request):
+    """Liveness: 200 {"status": "ok"} for GET or HEAD whenever this process serves HTTP. It does no I/O, so a
+    Redis or a database that is down never fails it: restarting the process would not bring them back."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_safe
+async def readyz(request):
+    """Readiness: whether this process can do its work now. The database must answer a query and a message
+    sent through the channel layer must come back, each within health.PROBE_TIMEOUT_SECONDS (2 s; checked side
+    by side, so the answer comes within about that long).
+
+    200 {"status": "ready"}; else 503 {"status": "unready", "failed": {"database": "<reason>", "channel_layer":
+    "<reason>"}} with an entry, one line, for each that failed.
+    """
+    failed = await health.readiness_problems()
+    if not failed:
+        return JsonResponse({"status": "ready"})
+    # Not logged per call by Django's request log (health.QuietProbes): health.report() logs each change once.
+    return JsonResponse({"status": "unready", "failed": failed}, status=503)

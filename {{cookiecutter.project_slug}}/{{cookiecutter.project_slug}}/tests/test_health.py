@@ -1,0 +1,155 @@
+"""/healthz and /readyz (views.py, health.py): what they answer, how fast, and what they log.
+
+A Redis that refuses or never answers is simulated on loopback ports, a database that does not answer with a
+SQLite file in a folder that does not exist. The template's suite also stops and restarts a real redis-server
+under gunicorn and calls the probes as the container health checks do.
+"""
+
+import asyncio
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from channels.layers import get_channel_layer
+from django.db.utils import ConnectionHandler
+
+from {{ cookiecutter.project_slug }} import health
+from {{ cookiecutter.project_slug }}.settings import channel_layers_for
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def ready_at_the_end():
+    """The readiness state is the process's: leave it as the next test expects it."""
+    yield
+    health.report(health.CHANNEL_LAYER, None)
+    health.report(health.DATABASE, None)
+
+
+@pytest.fixture
+def closed_port():
+    """A loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_port():
+    """A loopback port that accepts connections and never answers: a Redis that hangs."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield sock.getsockname()[1]
+
+
+def test_healthz_answers_without_touching_the_database_or_the_layer(client, settings, closed_port):
+    # No django_db mark, so any query would fail the test; the layer points at a Redis that is not there.
+    settings.CHANNEL_LAYERS = channel_layers_for([f"redis://127.0.0.1:{closed_port}/0"])
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert "no-store" in response["Cache-Control"]
+    assert client.head("/healthz").status_code == 200
+    assert client.post("/healthz").status_code == 405
+
+
+@pytest.mark.django_db
+def test_readyz_is_ready_when_the_database_and_the_layer_answer(client):
+    # On the session's layer: in memory, or the private redis-server with --redis.
+    response = client.get("/readyz")
+    assert response.status_code == 200 and response.json() == {"status": "ready"}
+    assert "no-store" in response["Cache-Control"]
+    assert health.is_ready()
+
+
+@pytest.mark.django_db
+async def test_readyz_names_an_unreachable_redis_and_recovers(async_client, settings, closed_port, caplog):
+    back = settings.CHANNEL_LAYERS  # the session's: in memory, or the private redis-server with --redis
+    settings.CHANNEL_LAYERS = channel_layers_for([f"redis://127.0.0.1:{closed_port}/0"])
+    caplog.set_level(logging.INFO)
+    for _ in range(3):
+        started = time.monotonic()
+        response = await async_client.get("/readyz")
+        assert time.monotonic() - started < health.PROBE_TIMEOUT_SECONDS + 1
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "unready" and list(body["failed"]) == ["channel_layer"]
+        assert f"127.0.0.1:{closed_port}" in body["failed"]["channel_layer"]
+        assert "(ConnectionError)" in body["failed"]["channel_layer"]
+        assert "\n" not in body["failed"]["channel_layer"]
+    assert health.unready_reasons() == body["failed"]
+    # Three failed probes, one line: the change. Django's request log adds no error per 503.
+    assert [record.levelname for record in caplog.records if "Not ready" in record.getMessage()] == ["WARNING"]
+    assert not [record for record in caplog.records if record.name == "django.request"]
+
+    settings.CHANNEL_LAYERS = back
+    response = await async_client.get("/readyz")
+    assert response.status_code == 200 and response.json() == {"status": "ready"}
+    assert health.is_ready()
+    assert "Ready again: the channel layer answers." in caplog.text
+
+
+@pytest.mark.django_db
+async def test_readyz_gives_up_on_a_redis_that_never_answers(async_client, settings, silent_port, monkeypatch):
+    monkeypatch.setattr(health, "PROBE_TIMEOUT_SECONDS", 0.5)
+    settings.CHANNEL_LAYERS = channel_layers_for([f"redis://127.0.0.1:{silent_port}/0"])
+    started = time.monotonic()
+    response = await asyncio.wait_for(async_client.get("/readyz"), 10)  # a test that fails, never one that hangs
+    took = time.monotonic() - started
+    assert response.status_code == 503
+    assert response.json()["failed"] == {"channel_layer": "no answer within 0.5 s"}
+    assert 0.5 <= took < 1.5
+    await get_channel_layer().close_pools()
+
+
+@pytest.mark.django_db
+async def test_readyz_names_a_database_that_does_not_answer(async_client, monkeypatch, tmp_path, caplog):
+    missing = tmp_path / "no-such-folder" / "db.sqlite3"
+    broken = ConnectionHandler({"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(missing)}})
+    monkeypatch.setattr(health, "connections", broken)
+    response = await async_client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unready",
+        "failed": {"database": "unable to open database file (OperationalError)"},
+    }
+    assert "Not ready: unable to open database file (OperationalError). Pages and sockets that read" in caplog.text
+    # /healthz does no I/O: still up.
+    assert (await async_client.get("/healthz")).status_code == 200
+
+
+def test_probes_are_neither_redirected_to_https_nor_refused_for_their_host(tmp_path):
+    # Production settings (DEBUG off: every other page is redirected to https), in a process of their own.
+    code = (
+        "from django.test import Client; client = Client(HTTP_HOST='example.org'); "
+        "print(*(client.get(path).status_code for path in ['/healthz', '/readyz', '/']))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_ALLOWED_HOSTS": "example.org",
+        "DJANGO_SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+        "REDIS_URL": "",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-3:] == ["200", "200", "301"], result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [("/healthz", False), ("/readyz", False), ("/readyz?verbose=1", False), ("/", True), ("/healthz/x", True)],
+)
+def test_quiet_probes_drops_only_the_probes_access_lines(path, logged):
+    # As uvicorn writes its access log (uvicorn.access), which gunicorn's uvicorn workers use.
+    args = ("127.0.0.1:50000", "GET", path, "1.1", 200)
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', args, None)
+    assert health.QuietProbes().filter(record) is logged
