@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR := build/channels_project
 PYTEST_ARGS ?=
+# One pytest worker more than CPU cores: about a third of the suite's time is spent waiting on the servers it starts.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
 .PHONY: venv test test-fast lint lock demo bench speed layers clean
 
@@ -18,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 ## test: the whole template suite (bakes every option, runs each baked project's tests, lint and checks)
 test: venv
 	@# One test at a time per worker: the minutes-long ones come first (tests/conftest.py), the rest fill in.
-	$(BIN)/python -m pytest -n auto --maxschedchunk 1 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxschedchunk 1 $(PYTEST_ARGS)
 
 ## test-fast: lint, the hooks' unit tests, and the default bake's checks, lint and non-browser tests (under 3 min)
 test-fast: lint
