@@ -18,7 +18,7 @@ EDITOR = "{{ cookiecutter.editor }}"
 
 DEMO_APPS = ["echo", "chat", "notifications", "tasks"]
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-DEPLOY_FILES = ["deploy", "Dockerfile", "compose.yaml", ".dockerignore", "docs/deploy.md"]
+DEPLOY_FILES = ["deploy", "Dockerfile", "compose.yaml", "compose.dev.yaml", ".dockerignore", "docs/deploy.md"]
 EDITOR_FOLDERS = {"pycharm": ".run", "vscode": ".vscode"}
 EDITOR_DOCS = {"pycharm": "docs/pycharm.md", "vscode": "docs/vscode.md"}
 EDITOR_NAMES = {"pycharm": "PyCharm", "vscode": "VS Code"}

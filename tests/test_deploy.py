@@ -14,12 +14,13 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from urllib.parse import urlsplit
 
 import pytest
 import websockets
 import yaml
 
-from .support.bakes import baked_env, run_in
+from .support.bakes import baked_env, load_hook, run_in
 from .support.processes import free_port, render_nginx_site, start_gunicorn, start_nginx, stop
 from .support.run_configs import WS_MAX_SIZE
 
@@ -84,6 +85,41 @@ def test_compose_names_only_services_and_files_that_exist(project, django_comman
     slug = project.name
     nginx_mount = next(v for v in services["nginx"]["volumes"] if v.startswith("static:"))
     assert nginx_mount.split(":")[1] == f"/srv/{slug}/staticfiles"
+
+
+def test_dev_compose_publishes_redis_where_env_expects_it_on_loopback_only(project):
+    """compose.dev.yaml: only the services development needs (Redis), each published on 127.0.0.1 only, Redis at
+    the address .env.example, the hook's .env and the README give, with a health check (`up --wait` waits on it)."""
+    compose = yaml.safe_load((project / "compose.dev.yaml").read_text())
+    services = compose["services"]
+    assert set(services) == {"redis"}, f"{set(services)}: check here what a new service publishes"
+    for name, service in services.items():
+        assert service["healthcheck"]["test"][0] == "CMD", name
+        for port in service.get("ports", []):  # HOST_IP:HOST_PORT:CONTAINER_PORT; no HOST_IP is every address
+            assert port.count(":") == 2 and port.startswith("127.0.0.1:"), f"{name} publishes {port} beyond 127.0.0.1"
+        # Data kept across restarts lives in a named volume, so `docker compose down` keeps it.
+        for volume in service.get("volumes", []):
+            assert volume.split(":")[0] in compose.get("volumes", {}), f"{name} mounts {volume}: not a named volume"
+
+    redis_url = load_hook("post_gen_project").DEFAULT_REDIS_URL  # what a Redis bake's .env gets
+    assert f"URL such as {redis_url}:" in (project / ".env.example").read_text()
+    assert f"REDIS_URL={redis_url}|' .env" in (project / "README.md").read_text()
+    url = urlsplit(redis_url)
+    redis = services["redis"]
+    expected = f"{url.hostname}:{url.port}:6379"  # redis-server's own port in the container: no --port below
+    assert redis["ports"] == [expected] and "--port" not in redis["command"], f"{redis['ports']}, not {expected}"
+    # What Redis saves (in /data) outlives the container only in a named volume (checked above); this one saves
+    # nothing, the channel layer's messages and groups being short-lived.
+    command = redis.get("command", [])
+    saves = "--save" not in command or command[command.index("--save") + 1] != "" or "yes" in command
+    assert not saves or any(v.split(":")[1:2] == ["/data"] for v in redis.get("volumes", [])), command
+    production = yaml.safe_load((project / "compose.yaml").read_text())["services"]["redis"]
+    assert redis["image"] == production["image"], "development and production run one Redis"
+
+
+def test_dev_compose_comes_with_the_deploy_files(baked):
+    _, context, project = baked
+    assert (project / "compose.dev.yaml").is_file() == context.get("include_deploy", True)
 
 
 def test_dockerfile_runs_the_projects_commands(project, django_commands, tmp_path):

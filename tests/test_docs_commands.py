@@ -61,8 +61,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from cookiecutter.main import cookiecutter
 from dotenv import dotenv_values
 
@@ -110,6 +112,11 @@ NOT_RUN = {
     ("sudo", "apt-get", "install", "redis-server"): (
         "no sudo in CI, and tests install nothing: redis-server must be installed already (.ci/run does it), "
         "and the Redis it would start on 127.0.0.1:6379 is replaced by a private one on a free port"
+    ),
+    ("docker", "compose", "-f", "compose.dev.yaml", "up", "-d", "--wait"): (
+        "no Docker engine here, nor in CI: the file is read instead (its Redis must be published where every "
+        "REDIS_URL of the README points; tests/test_deploy.py checks the rest), and a private redis-server on a "
+        "free port stands in for that Redis"
     ),
 }
 # Programs the README names as Debian packages (inline or in commands), and how to tell they are installed.
@@ -410,6 +417,10 @@ def command_problems(project, commands, where, complete_commands=()):
                     problems.append(f"{said}: add how to tell {package} is installed to APT_PACKAGES")
         if program == "cp" and not list(project.glob(command_words[1])):
             problems.append(f"{said}: this bake has no {command_words[1]}")
+        if command_words[:2] == ("docker", "compose") and "-f" in command_words:
+            compose_file = command_words[command_words.index("-f") + 1]
+            if not (project / compose_file).is_file():
+                problems.append(f"{said}: this bake has no {compose_file}")
         if program == "python3" and command_words[1:2] == ("-c",):
             result = subprocess.run(command_words, capture_output=True, text=True, timeout=60)
             if result.returncode != 0:
@@ -617,7 +628,9 @@ def kind(command_words):
 
 def prove(session, command_words, proof):
     project = session.project
-    if proof == "not run":
+    if proof == "not run" and command_words[:2] == ("docker", "compose"):
+        prove_compose_up(session, command_words)
+    elif proof == "not run":
         assert command_words[:3] == ("sudo", "apt-get", "install")
         for package in command_words[3:]:
             assert shutil.which(APT_PACKAGES[package]), f"{package} is not installed: {NOT_RUN[command_words]}"
@@ -669,6 +682,18 @@ def prove(session, command_words, proof):
         session.use_private_redis()  # the Redis that URL names would be the user's own: here a private one
     else:
         pytest.fail(f"no proof for {' '.join(command_words)!r}: add one to tests/test_docs_commands.py")
+
+
+def prove_compose_up(session, command_words):
+    """`docker compose -f FILE up`, read instead of run (no Docker here): FILE's Redis is published on loopback
+    where every REDIS_URL the README gives points; from then on a private redis-server is that Redis."""
+    assert command_words[2] == "-f" and "up" in command_words[4:], command_words
+    services = yaml.safe_load((session.project / command_words[3]).read_text())["services"]
+    urls = set(re.findall(r"REDIS_URL=(redis://[\w.:/]+)", (session.project / "README.md").read_text()))
+    assert urls, "the README gives no REDIS_URL"
+    for url in map(urlsplit, urls):
+        assert f"{url.hostname}:{url.port}:6379" in services["redis"]["ports"], f"{command_words[3]}: not at {url}"
+    session.use_private_redis()
 
 
 def uv():
