@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .support.bakes import BAKED_PYTEST, baked_env, run_captured, run_in
+from .support.bakes import BAKED_PYTEST, baked_env, run_captured, run_in, run_mypy
 from .support.pythons import PYTHONS, environment
 from .support.run_configs import all_configs, check_uvicorn
 
@@ -78,6 +78,10 @@ def test_deploy_files_are_present_only_when_chosen(baked):
     assert ("## Deploy" in (project / "README.md").read_text()) == wanted
 
 
+def test_mypy_passes(baked):
+    run_mypy(baked[2])  # [tool.mypy] in the baked pyproject.toml sets the strictness
+
+
 # Each baked suite runs twice: on the in-memory layer (in two parts, so that the fast lane can leave the browser
 # tests out; that part on two xdist workers, as a developer runs it), and with --redis (two workers, each on a
 # redis-server of its own).
@@ -130,6 +134,7 @@ def test_checks_and_lint_pass_on_newer_python(default_bake, python):
     run_in(default_bake, executable, "manage.py", "makemigrations", "--check", "--dry-run", env=env)
     run_in(default_bake, executable, "-m", "ruff", "check", "--no-cache", ".", env=env)
     run_in(default_bake, executable, "-m", "ruff", "format", "--no-cache", "--check", ".", env=env)
+    run_mypy(default_bake, executable, env=env)
 
 
 def python_env(executable=None, **extra):

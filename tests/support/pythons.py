@@ -24,7 +24,7 @@ VENVS = TEMPLATE_DIR / "build" / "venvs"
 class Python:
     version: str  # the pyenv version
     django: str  # the Django minor this environment runs
-    django_spec: str = ""  # installed over the lock's Django when the lock has another minor for this Python
+    django_spec: tuple[str, ...] = ()  # installed over the lock's Django (and its stubs) for another minor
 
     @property
     def name(self):
@@ -35,7 +35,10 @@ class Python:
 # that both Django 6 minors are proven.
 PYTHONS = {
     python.name: python
-    for python in [Python("3.13.0", django="6.1"), Python("3.12.1", django="6.0", django_spec="django>=6.0,<6.1")]
+    for python in [
+        Python("3.13.0", django="6.1"),
+        Python("3.12.1", django="6.0", django_spec=("django>=6.0,<6.1", "django-stubs>=6.0,<6.1")),
+    ]
 }
 
 
@@ -91,7 +94,7 @@ def make(python, venv):
         run([uv(), *SYNC, "--python", str(executable)], project, env)
     if python.django_spec:
         install = [uv(), "pip", "install", "--compile-bytecode", "--python", str(venv / "bin" / "python")]
-        run([*install, python.django_spec], TEMPLATE_DIR, env)
+        run([*install, *python.django_spec], TEMPLATE_DIR, env)
     version = run([str(venv / "bin" / "python"), "-c", "import django; print(django.get_version())"], venv, env)
     assert version.stdout.startswith(python.django + "."), f"{venv} has Django {version.stdout}"
 

@@ -59,7 +59,8 @@ class ChatConsumer(NoDbCleanupMixin, JsonConsumer):
             return
         user = self.scope.get("user")
         name = user.get_username() if user is not None and user.is_authenticated else "anonymous"
-        await self.channel_layer.group_send(self.group, {"type": "chat.message", "message": message, "user": name})
+        message_event = {"type": "chat.message", "message": message, "user": name}
+        await self.channel_layer.group_send(self.group, message_event)  # type: ignore[arg-type]  # set on connect
 
     async def chat_message(self, event):
         await self.send_json({"message": event["message"], "user": event["user"]})

@@ -15,7 +15,7 @@ from {{ cookiecutter.project_slug }}.environment import env_int
 from {{ cookiecutter.project_slug }}.server import UVICORN_OPTIONS
 
 
-class UvicornWorker(uvicorn_worker.UvicornWorker):
+class UvicornWorker(uvicorn_worker.UvicornWorker):  # type: ignore[misc]  # uvicorn-worker is untyped
     """uvicorn-worker's worker with the WebSocket options of every server command of the project."""
 
     CONFIG_KWARGS = {**uvicorn_worker.UvicornWorker.CONFIG_KWARGS, **UVICORN_OPTIONS}

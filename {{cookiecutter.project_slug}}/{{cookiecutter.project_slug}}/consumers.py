@@ -2,9 +2,11 @@
 
 import logging
 import time
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import ThreadSensitiveContext
-from channels.consumer import get_handler_name
+from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, WebSocketDisconnectEvent
+from channels.consumer import AsyncConsumer, get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -24,8 +26,17 @@ RATE_LIMITED = 4429
 
 logger = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    # The scope a consumer gets: an ASGI WebSocket scope plus what Channels' routing and auth add (types-channels).
+    from channels.consumer import _ChannelScope as Scope
 
-class NoDbCleanupMixin:
+    # The mixins below go before a consumer class: to the type checker they are consumers themselves.
+    ConsumerMixinBase = AsyncConsumer
+else:
+    ConsumerMixinBase = object
+
+
+class NoDbCleanupMixin(ConsumerMixinBase):
     """For async consumers whose handlers never await the async ORM (`aget`, `acreate`, `async for`...).
 
     Channels runs `close_old_connections()` in a worker thread before every message a consumer handles, a
@@ -37,7 +48,7 @@ class NoDbCleanupMixin:
     group_send is logged and dropped, instead of killing the socket with ValueError.
     """
 
-    async def dispatch(self, message):
+    async def dispatch(self, message: dict[str, Any]) -> None:
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             logger.warning("%s has no handler for a %r message: dropped.", type(self).__name__, message["type"])
@@ -45,7 +56,7 @@ class NoDbCleanupMixin:
         await handler(message)
 
 
-class OwnThreadMixin:
+class OwnThreadMixin(ConsumerMixinBase):
     """For sync consumers (WebsocketConsumer, JsonWebsocketConsumer): run this socket's handlers in a thread
     of its own.
 
@@ -60,7 +71,7 @@ class OwnThreadMixin:
     sockets need more server processes (WEB_CONCURRENCY) or an async consumer.
     """
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: "Scope", receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         if scope["type"] != "websocket":
             return await super().__call__(scope, receive, send)
         if thread_sockets.open >= MAX_THREAD_SOCKETS:
@@ -86,20 +97,21 @@ class thread_sockets:
     open = 0  # OwnThreadMixin sockets open in this process now
 
 
-async def close_at_handshake(receive, send, code):
+async def close_at_handshake(receive: ASGIReceiveCallable, send: ASGISendCallable, code: int) -> None:
     """Answer a socket's handshake by accepting it and closing it with `code` at once (a refused handshake
     would show the client only HTTP 403, without the reason the code gives)."""
     message = await receive()
     if message["type"] != "websocket.connect":
         return
-    await send({"type": "websocket.accept"})
-    await send({"type": "websocket.close", "code": code})
+    # asgiref's TypedDicts require the keys ASGI makes optional (subprotocol, headers, reason): sent without them.
+    await send({"type": "websocket.accept"})  # type: ignore[misc, arg-type]
+    await send({"type": "websocket.close", "code": code})  # type: ignore[arg-type]
 
 
 class NotFoundConsumer(AsyncWebsocketConsumer):
     """Ends sockets that match no route with a close code clients can read, not a failed handshake."""
 
-    async def connect(self):
+    async def connect(self) -> None:
         await self.accept()
         await self.close(code=NOT_FOUND)
 
@@ -126,10 +138,11 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
     """
 
     disconnected = False
-    messages_per_second = message_burst = None  # None: the settings
-    bucket = None
+    messages_per_second: float | None = None  # None: settings.SOCKET_MESSAGES_PER_SECOND
+    message_burst: int | None = None  # None: settings.SOCKET_MESSAGE_BURST
+    bucket: "TokenBucket | None" = None
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: "Scope", receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         try:
             await super().__call__(scope, receive, send)
         except Exception:
@@ -137,11 +150,11 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
                 await self.disconnect(GONE)
             raise
 
-    async def websocket_disconnect(self, message):
+    async def websocket_disconnect(self, message: WebSocketDisconnectEvent) -> None:
         self.disconnected = True
         await super().websocket_disconnect(message)
 
-    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         if not await self.within_rate_limit():
             return
         if text_data is None:
@@ -155,17 +168,17 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
         await self.receive_json(content, **kwargs)
 
     @classmethod
-    async def decode_json(cls, text_data):
+    async def decode_json(cls, text_data: str) -> Any:
         return strictjson.loads(text_data)
 
     @classmethod
-    async def encode_json(cls, content):
+    async def encode_json(cls, content: Any) -> str:
         return strictjson.dumps(content)
 
-    async def send_error(self, message):
+    async def send_error(self, message: str) -> None:
         await self.send_json({"error": message})
 
-    async def within_rate_limit(self):
+    async def within_rate_limit(self) -> bool:
         """Whether this frame may be handled; if not, tell the client (once a run) or close the socket."""
         if self.bucket is None:
             rate, burst = self.messages_per_second, self.message_burst
@@ -186,11 +199,12 @@ class TokenBucket:
     """`burst` tokens, refilled at `rate` a second (time.monotonic); `dropped` counts the take()s refused since the
     bucket was last full. A rate of 0: no limit."""
 
-    def __init__(self, rate, burst):
+    def __init__(self, rate: float, burst: int) -> None:
         self.rate, self.burst = rate, burst
-        self.tokens, self.at, self.dropped = burst, time.monotonic(), 0
+        self.tokens: float = burst  # fractions of a token refill between frames
+        self.at, self.dropped = time.monotonic(), 0
 
-    def take(self):
+    def take(self) -> bool:
         """True and one token less, or False (and one more dropped) when none is left."""
         if not self.rate:
             return True

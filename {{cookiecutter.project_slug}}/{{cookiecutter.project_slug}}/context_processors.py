@@ -23,8 +23,10 @@ def project(request):
         {"url": url, "name": config.verbose_name, "current": request.path.startswith(url)}
         for config, url in app_pages()
     ]
+    project = apps.get_containing_app_config(__name__)
+    assert project is not None  # this module is in the project app
     return {
-        "project_name": apps.get_containing_app_config(__name__).verbose_name,
+        "project_name": project.verbose_name,
         "project_pages": pages,
         "development": settings.DEBUG,
     }

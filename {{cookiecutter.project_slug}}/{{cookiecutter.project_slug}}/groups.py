@@ -16,7 +16,7 @@ HASH_LENGTH = 32
 MAX_GROUP_NAME = 99
 
 
-def group_name(*parts):
+def group_name(*parts: object) -> str:
     """`parts` joined with dots; each part kept when it fits SAFE_PART, else replaced by a hash of itself.
 
     group_name("chat", "room", "lobby") == "chat.room.lobby"; group_name("chat", "room", "café") gives
@@ -30,7 +30,8 @@ def group_name(*parts):
     return name
 
 
-def safe_part(value):
+def safe_part(value: str) -> str:
+    """`value` itself when it fits SAFE_PART, else "h" and 32 hexadecimal digits of its SHA-256."""
     if SAFE_PART.match(value):
         return value
     # surrogatepass: a path may carry lone surrogates, which a strict UTF-8 encode refuses.

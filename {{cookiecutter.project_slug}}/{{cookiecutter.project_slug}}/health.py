@@ -17,6 +17,7 @@
 import asyncio
 import logging
 import time
+from typing import Any
 
 import redis
 from asgiref.sync import sync_to_async
@@ -43,7 +44,7 @@ CONSEQUENCES = {
     CHANNEL_LAYER: "Pages are still served; sockets that need it are closed.",
     DATABASE: "Pages and sockets that read or write data fail.",
 }
-_unready = {}  # dependency -> why it is not usable now
+_unready: dict[str, str] = {}  # dependency -> why it is not usable now
 
 
 def is_ready():
@@ -133,7 +134,8 @@ async def channel_layer_round_trip_problem(alias=DEFAULT_CHANNEL_LAYER):
     It goes through the process's own layer, the path every socket takes (on Redis: its connection pool and the
     task that hands messages out), and works on the in-memory layer too. No timeout here: readiness_problems()
     gives it one."""
-    layer = get_channel_layer(alias)
+    # Any: None (no such alias) or a backend whose new_channel() takes a prefix; whatever fails is reported.
+    layer: Any = get_channel_layer(alias)
     try:
         channel = await layer.new_channel("health")
         await layer.send(channel, {"type": "health.ping"})

@@ -68,7 +68,7 @@ def start_in_process_workers(channel_workers):
         application=ChannelNameRouter(channel_workers), channels=names, channel_layer=get_channel_layer()
     )
     task = asyncio.create_task(worker.arun())
-    task.worker = worker
+    task.worker = worker  # type: ignore[attr-defined]  # stop() finds the worker on its task
     return task
 
 

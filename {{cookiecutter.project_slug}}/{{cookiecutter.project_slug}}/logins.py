@@ -59,6 +59,7 @@ async def aend_logins(user_or_id=None, session_key=None):
     if session_key:
         groups.append(session_group(session_id(session_key)))
     layer = get_channel_layer()
+    assert layer is not None  # settings.CHANNEL_LAYERS always names one
     for group in groups:
         await layer.group_send(group, {"type": LOGIN_ENDED})
 

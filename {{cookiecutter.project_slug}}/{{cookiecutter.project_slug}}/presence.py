@@ -46,7 +46,7 @@ class Present:
     """Who is under a key: `users` (sorted names of logged-in users, once each), `anonymous` (anonymous
     sockets), `sockets` (all live sockets, several per user included)."""
 
-    users: list = field(default_factory=list)
+    users: list[str] = field(default_factory=list)
     anonymous: int = 0
     sockets: int = 0
 
@@ -123,7 +123,9 @@ class Entry:
         present = Present.of(members)
         if self.announce:
             event = {"type": PRESENCE_EVENT, "version": version, **present.as_json()}
-            await get_channel_layer().group_send(self.key, event)
+            layer = get_channel_layer()
+            assert layer is not None  # settings.CHANNEL_LAYERS always names one
+            await layer.group_send(self.key, event)
         return present
 
 

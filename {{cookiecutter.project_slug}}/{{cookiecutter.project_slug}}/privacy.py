@@ -24,7 +24,7 @@ PRIVATE_BITS = 0o077  # permissions for the file's group and for everyone else
 URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)([^/?#\s'\"]*)@")
 MIN_SECRET_LENGTH = 4  # shorter "passwords" would mask ordinary text all over the page
 
-checked = set()  # database files this process has made private already
+checked: set[str] = set()  # database files this process has made private already
 
 
 def shared_mode(path):
@@ -83,9 +83,9 @@ def settings_passwords():
     """The passwords in every URL of the settings (REDIS_URL in CHANNEL_LAYERS and CACHES, DATABASES...). Only
     the settings this project sets: Django's defaults hold no URL, and Django 6.1 warns on reading a deprecated
     one (EMAIL_*) that nobody set."""
-    found = set()
+    found: set[str] = set()
     for name in dir(settings):
-        if name.isupper() and settings.is_overridden(name):
+        if name.isupper() and settings.is_overridden(name):  # type: ignore[misc]  # missing from django-stubs
             url_passwords(getattr(settings, name, None), found)
     return found
 

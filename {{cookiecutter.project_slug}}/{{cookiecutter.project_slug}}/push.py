@@ -9,6 +9,7 @@ Redis any process does (a shell, a management command, a worker).
 """
 
 import json
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -19,7 +20,7 @@ from {{ cookiecutter.project_slug }}.groups import group_name
 PUSH_EVENT = "push.message"
 
 
-def user_group(topic, user_or_id):
+def user_group(topic: str, user_or_id: object) -> str:
     """The group a user's sockets for `topic` join; user_or_id is a user or a primary key (int, str, UUID)."""
     user_id = getattr(user_or_id, "pk", user_or_id)
     if user_id is None:
@@ -27,22 +28,24 @@ def user_group(topic, user_or_id):
     return group_name(topic, "user", user_id)
 
 
-def topic_group(topic):
+def topic_group(topic: str) -> str:
     """The group every socket of a topic joins, for broadcasts."""
     return group_name(topic, "all")
 
 
-async def apush(group, payload):
+async def apush(group: str, payload: Any) -> None:
     """Send `payload` (anything JSON can encode) to every socket in `group`."""
     try:
         json.dumps(payload)
     except (TypeError, ValueError) as error:
         # Fail here, in the caller's code, rather than in each consumer where nobody would see it.
         raise TypeError(f"A push payload must be JSON-serializable: {error}") from None
-    await get_channel_layer().group_send(group, {"type": PUSH_EVENT, "payload": payload})
+    layer = get_channel_layer()
+    assert layer is not None  # settings.CHANNEL_LAYERS always names one
+    await layer.group_send(group, {"type": PUSH_EVENT, "payload": payload})
 
 
-def push(group, payload):
+def push(group: str, payload: Any) -> None:
     """Synchronous apush(), for views, management commands and the shell (not for async code: await apush)."""
     async_to_sync(apush)(group, payload)
 
@@ -54,11 +57,12 @@ class PushConsumer(JsonConsumer):
     `broadcasts = True`, the topic's group for everyone. Anonymous sockets are closed with UNAUTHORIZED.
     """
 
-    topic = None
+    # Each subclass names its topic. Left None, connect() fails in group_name() with a ValueError that says so.
+    topic: str = None  # type: ignore[assignment]
     broadcasts = False
-    groups_joined = ()
+    groups_joined: list[str] = []  # set on connect; the class's empty list is never changed
 
-    async def connect(self):
+    async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             # Accept first: a close code is only readable by the client after the handshake.
@@ -72,9 +76,9 @@ class PushConsumer(JsonConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
 
-    async def disconnect(self, code):
+    async def disconnect(self, code: int) -> None:
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 
-    async def push_message(self, event):
+    async def push_message(self, event: dict[str, Any]) -> None:
         await self.send_json(event["payload"])

@@ -21,6 +21,7 @@ import logging
 import math
 import time
 import unicodedata
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.conf import settings
@@ -136,7 +137,14 @@ class RateLimitedModelBackend(ModelBackend):
         return user
 
 
-class RateLimitedFormMixin:
+if TYPE_CHECKING:
+    # The mixin goes before AuthenticationForm: to the type checker it is one (self.request, self.cleaned_data).
+    FormMixinBase = AuthenticationForm
+else:
+    FormMixinBase = object
+
+
+class RateLimitedFormMixin(FormMixinBase):
     """For AuthenticationForm and its subclasses: a held-back login gets a form error saying when to retry."""
 
     def clean(self):

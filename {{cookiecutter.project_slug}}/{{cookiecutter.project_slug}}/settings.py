@@ -8,6 +8,7 @@ import os
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import django
 from django.utils.crypto import salted_hmac
@@ -66,7 +67,7 @@ def caches_for(redis_urls, prefix=None):
     rate limits, socket-token logouts need that), or one process's memory without a URL. Keys start with
     `prefix` (default CHANNEL_LAYER_PREFIX), so projects sharing a Redis keep apart here too."""
     if not redis_urls:
-        backend = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        backend: dict[str, Any] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     else:
         # Short timeouts: a login page waits at most this long for a Redis that is gone, then goes on without it.
         options = {"socket_connect_timeout": 2, "socket_timeout": 2}
@@ -92,6 +93,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
 # The project's own apps, one line each. Each is installed, its urls.py is mounted at /<app>/ and its
 # routing.py is added to the WebSocket router. To remove an app, delete its folder and its line here.
+PROJECT_APPS: list[str]  # (empty without the demo apps: this says what goes in)
 PROJECT_APPS = [
     "echo",
     "chat",

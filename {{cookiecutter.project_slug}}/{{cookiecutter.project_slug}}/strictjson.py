@@ -9,6 +9,7 @@ Used by every JSON consumer (consumers.JsonConsumer) and every view that parses 
 
 import json
 import math
+from typing import Any
 
 # Deeper than any frame an app needs, well below Python's recursion limit (json.loads recurses per level).
 MAX_DEPTH = 100
@@ -29,7 +30,7 @@ def finite_float(text):
     return value
 
 
-def loads(text):
+def loads(text: str | bytes) -> Any:
     """The value of the JSON document `text` (str or UTF-8 bytes); raises InvalidJSON for anything else."""
     if isinstance(text, bytes | bytearray):
         try:
@@ -96,6 +97,6 @@ def has_lone_surrogate(value):
     return False
 
 
-def dumps(value):
+def dumps(value: Any) -> str:
     """`value` as JSON text; raises ValueError rather than write NaN or Infinity, which clients cannot parse."""
     return json.dumps(value, allow_nan=False)

@@ -14,9 +14,11 @@ that session logs out, like a socket opened with the session cookie.
 
 import logging
 import secrets
+from typing import Any
 
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core import signing
 from django.core.cache import cache
@@ -29,7 +31,7 @@ MAX_PATH_LENGTH = 200
 logger = logging.getLogger(__name__)
 
 
-def clean_socket_path(path):
+def clean_socket_path(path: object) -> str:
     """`path` if it can be a token's audience: a socket path ("/ws/notifications/") or a prefix ending with "/"
     ("/ws/" for every socket). Raises ValueError saying what is wrong otherwise."""
     if not isinstance(path, str) or not path:
@@ -43,7 +45,7 @@ def clean_socket_path(path):
     return path
 
 
-def path_in_audience(path, audience):
+def path_in_audience(path: str, audience: str) -> bool:
     """Whether a socket at `path` may use a token issued for `audience` (the same path, or under a prefix
     ending with "/")."""
     if any(segment in {".", ".."} for segment in path.split("/")):
@@ -51,11 +53,11 @@ def path_in_audience(path, audience):
     return path == audience or (audience.endswith("/") and path.startswith(audience))
 
 
-def make_token(user, path, session_id=None):
+def make_token(user: AbstractBaseUser, path: str, session_id: str | None = None) -> str:
     """A token that logs `user` in on the sockets at `path` (see clean_socket_path; ValueError if invalid) for
     MAX_AGE_SECONDS. `session_id` (logins.session_id of the session it was issued to) ties the socket to that
     session's logout."""
-    data = {"id": user.pk, "auth": user.get_session_auth_hash(), "aud": clean_socket_path(path)}
+    data: dict[str, Any] = {"id": user.pk, "auth": user.get_session_auth_hash(), "aud": clean_socket_path(path)}
     marker = revocation_marker(user.pk)
     if marker is not None:
         data["rev"] = marker
@@ -64,7 +66,7 @@ def make_token(user, path, session_id=None):
     return signing.dumps(data, salt=SALT, compress=True)
 
 
-def login_for_token_sync(token, path):
+def login_for_token_sync(token: str, path: str) -> tuple[AbstractBaseUser | AnonymousUser, str | None]:
     """(user, session_id) for a token presented on the socket at `path`: the active user it names and the
     session it was issued to (None if issued for a password), or (AnonymousUser, None) when the token is
     forged, altered, expired, revoked or issued for another path. Logs why, never the token itself."""
@@ -94,7 +96,7 @@ def login_for_token_sync(token, path):
     return user, data.get("sid")
 
 
-def user_for_token_sync(token, path):
+def user_for_token_sync(token: str, path: str) -> AbstractBaseUser | AnonymousUser:
     """The user login_for_token_sync() finds (AnonymousUser for a token that is refused)."""
     return login_for_token_sync(token, path)[0]
 
@@ -102,21 +104,22 @@ def user_for_token_sync(token, path):
 login_for_token = database_sync_to_async(login_for_token_sync)
 
 
-def revoke_tokens(user_or_id):
+def revoke_tokens(user_or_id: object) -> None:
     """Refuse every token of this user issued until now (a logout calls this). Raises what the cache raises."""
     user_id = getattr(user_or_id, "pk", user_or_id)
     cache.set(marker_key(user_id), secrets.token_hex(8), timeout=MAX_AGE_SECONDS + 1)
 
 
-def marker_key(user_id):
+def marker_key(user_id: object) -> str:
     return f"ws-token-revoked:{user_id}"
 
 
-def revocation_marker(user_id, default=None):
+def revocation_marker(user_id: object, default: str | None = None) -> str | None:
     """The user's current marker (None: no logout within MAX_AGE_SECONDS). An unreachable cache gives
     `default`: None when issuing (the token is still signed), "" when checking (the token is refused)."""
     try:
-        return cache.get(marker_key(user_id))
+        marker: str | None = cache.get(marker_key(user_id))
+        return marker
     except Exception:
         logger.warning("The cache is unreachable: socket tokens are refused until it is back.", exc_info=True)
         return default

@@ -62,10 +62,10 @@ WAIT_SECONDS = 20  # how long a command waits for a free connection before it fa
 LEFT_GRACE = 5  # seconds: a receive() cancelled by a timeout, then called again, keeps its messages
 # Test name (channels-redis's own tests, or tests/test_layers_contract.py) -> why this class deliberately
 # differs from channels-redis's there; listed in the docstring too. The contract runs skip these for this class.
-CONTRACT_DIFFERENCES = {}
+CONTRACT_DIFFERENCES: dict[str, str] = {}
 
 
-class CancelSafeChannelLock(channels_redis.core.ChannelLock):
+class CancelSafeChannelLock(channels_redis.core.ChannelLock):  # type: ignore[misc]  # channels-redis is untyped
     async def acquire(self, channel):
         try:
             return await super().acquire(channel)
@@ -78,12 +78,12 @@ class CancelSafeChannelLock(channels_redis.core.ChannelLock):
             raise
 
 
-class SingleReaderRedisChannelLayer(channels_redis.core.RedisChannelLayer):
+class SingleReaderRedisChannelLayer(channels_redis.core.RedisChannelLayer):  # type: ignore[misc]  # untyped
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.receive_clean_locks = CancelSafeChannelLock()
         self.readers = {}  # this process's channel in Redis: the task popping its messages
-        self.receiving = collections.Counter()  # channel: receive() calls waiting on it now
+        self.receiving: collections.Counter[str] = collections.Counter()  # channel: receive() calls waiting on it now
         self.known = {}  # channel: (when it was made or its last receive() ended, whether that receive was cancelled)
         self.next_sweep = time.monotonic()
 

@@ -28,6 +28,7 @@ import asyncio
 import logging
 import signal
 import time
+from typing import Any
 
 from asgiref.compatibility import guarantee_single_callable
 from channels.worker import Worker
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 GRACE_SECONDS = 20  # on stop, how long the running message may still take before it is handed back
 
 
-class HandoffQueue(asyncio.Queue):
+class HandoffQueue(asyncio.Queue[dict[str, Any]]):
     """A one-place queue that says when its consumer is waiting for the next message (`waiting` is set)."""
 
     def __init__(self):
@@ -59,7 +60,7 @@ class BoundedWorker(Worker):
     def __init__(self, *args, grace=GRACE_SECONDS, **kwargs):
         super().__init__(*args, **kwargs)
         self.grace = grace
-        self.stopping = None  # an asyncio.Event, made in the worker's event loop
+        self.stopping: asyncio.Event | None = None  # made in the worker's event loop
         self.running = {}  # channel -> the message its consumer is handling
 
     def run(self):
@@ -105,6 +106,7 @@ class BoundedWorker(Worker):
 
     async def listener(self, channel):
         scope = {"type": "channel", "channel": channel}
+        assert self.stopping is not None  # arun() made it
         while not self.stopping.is_set():
             queue = self.get_or_create_application_instance(channel, scope)
             # Take a message only once the consumer waits for one: the rest stay in the layer.
@@ -126,6 +128,7 @@ class BoundedWorker(Worker):
         return await self.until_done_or_stopping(waiter)
 
     async def until_done_or_stopping(self, future):
+        assert self.stopping is not None  # arun() made it
         stop = asyncio.ensure_future(self.stopping.wait())
         try:
             await asyncio.wait({future, stop}, return_when=asyncio.FIRST_COMPLETED)

@@ -18,6 +18,7 @@ HOST = "127.0.0.1"
 def _load_server_module():
     """The project's server.py, by path: this file is also loaded on its own, outside the project package."""
     spec = importlib.util.spec_from_file_location("project_server", Path(__file__).resolve().parents[1] / "server.py")
+    assert spec is not None and spec.loader is not None  # a .py file that exists always has both
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

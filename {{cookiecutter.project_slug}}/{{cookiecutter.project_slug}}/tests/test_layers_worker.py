@@ -26,7 +26,7 @@ class Recorder(NoDbCleanupMixin, AsyncConsumer):
     connection an earlier test left in the shared thread, outside this test's (absent) database access.
     """
 
-    done = []
+    done: list[int] = []
     started = None
     release = None
 

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.utils.html import escape
 from playwright.sync_api import expect
 
-PROJECT_NAME = apps.get_containing_app_config(__name__).verbose_name
+PROJECT_NAME = apps.get_app_config("{{ cookiecutter.project_slug }}").verbose_name
 HTML_NAME = escape(PROJECT_NAME)
 # What a careful production deployment would send: nothing inline, nothing from elsewhere.
 STRICT_CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"

@@ -38,7 +38,7 @@ class Command(StartAppCommand):
     help = "Create a Channels app (socket route, consumer, tests) beside manage.py and add it to PROJECT_APPS."
     missing_args_message = "Give the new app's name, e.g.: .venv/bin/python manage.py newapp orders"
 
-    def handle(self, **options):
+    def handle(self, **options):  # type: ignore[override]  # call_command() passes every option by keyword
         name = options["name"]
         if name in settings.PROJECT_APPS:
             raise CommandError(f"{name!r} is already in PROJECT_APPS.")
@@ -52,7 +52,9 @@ class Command(StartAppCommand):
         return settings.SETTINGS_MODULE.rsplit(".", 1)[0]
 
     def register(self, name):
-        settings_file = Path(sys.modules[settings.SETTINGS_MODULE].__file__)
+        module_file = sys.modules[settings.SETTINGS_MODULE].__file__
+        assert module_file is not None  # settings is a .py file
+        settings_file = Path(module_file)
         text = add_to_project_apps(settings_file.read_text(), name)
         if text is None:
             self.stdout.write(
