@@ -11,15 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from .support.bakes import TEMPLATE_DIR, baked_env
+from .support.bakes import GIT_IDENTITY, TEMPLATE_DIR, baked_env
 
 CRUFT = str(Path(sys.executable).parent / "cruft")
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Template Tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
-    "GIT_COMMITTER_NAME": "Template Tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
-}
 
 
 def run(cwd, *args, check=True):

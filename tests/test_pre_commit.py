@@ -17,19 +17,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .support.bakes import PROJECT_TEMPLATE, TEMPLATE_DIR, baked_env, run_captured
+from .support.bakes import GIT_IDENTITY, PROJECT_TEMPLATE, TEMPLATE_DIR, baked_env, run_captured
 from .support.lock import LOCK_NAME_LINE, LOCK_TEMPLATE
 from .support.run_configs import project_package
 
 PRE_COMMIT = str(Path(sys.executable).with_name("pre-commit"))
 HOME = TEMPLATE_DIR / "build" / "pre-commit"
 CONFIG = PROJECT_TEMPLATE / ".pre-commit-config.yaml"
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Template Tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
-    "GIT_COMMITTER_NAME": "Template Tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
-}
 
 
 def run(repo, *args, check=True):

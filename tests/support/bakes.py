@@ -47,6 +47,15 @@ def template_module(path, name):
     return load_file(path, name)
 
 
+# Commits made in a bake's git repository (cruft, pre-commit) by these tests.
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
+}
+
+
 def baked_env(**extra):
     """The environment a baked project's commands run in: ours, minus what would confuse its pytest."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
