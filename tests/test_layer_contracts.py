@@ -28,7 +28,9 @@ def module_facts(path):
     """(docstring, CONTRACT_DIFFERENCES) of a baked module, read without importing it."""
     tree = ast.parse(path.read_text())
     for node in tree.body:
-        if isinstance(node, ast.Assign) and [getattr(target, "id", None) for target in node.targets] == [
+        # `CONTRACT_DIFFERENCES = {...}`, or with a type annotation (ast.AnnAssign)
+        targets = getattr(node, "targets", [getattr(node, "target", None)])
+        if isinstance(node, ast.Assign | ast.AnnAssign) and [getattr(t, "id", None) for t in targets] == [
             "CONTRACT_DIFFERENCES"
         ]:
             return ast.get_docstring(tree), ast.literal_eval(node.value)
