@@ -89,20 +89,24 @@ SUITE_RUNS = {
     "memory-no-browser": ["-m", "not browser", "-n", "2"],
     "memory-browser": ["-m", "browser"],
     "redis": ["--redis", "-n", "2"],
+    # What only the in-memory layer runs (the rest runs in "redis" too): for an interpreter whose Redis run
+    # already runs every other test.
+    "memory-layer": ["-m", "memory_layer and not browser"],
 }
+BAKE_RUNS = ["memory-no-browser", "memory-browser", "redis"]  # what a bake with code of its own runs
 # The bakes with different code run every part. The others run the non-browser tests on the in-memory layer:
 # their code differs from the defaults' only in deploy files, editor or name, or (redis-layer) in .env's
 # REDIS_URL, which that run proves the suite overrides; `--redis` sets its own, so the defaults' run covers it.
 SUITE_RUNS_OF = {
-    "defaults": list(SUITE_RUNS),
-    "no-demo-apps": list(SUITE_RUNS),
+    "defaults": BAKE_RUNS,
+    "no-demo-apps": BAKE_RUNS,
 }
 # The browser run's screenshots of every page, one folder per bake: CI keeps build/ (README, Tests).
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"
 
 
 @pytest.mark.parametrize(
-    "run", [pytest.param(name, marks=pytest.mark.fast if name == "memory-no-browser" else ()) for name in SUITE_RUNS]
+    "run", [pytest.param(name, marks=pytest.mark.fast if name == "memory-no-browser" else ()) for name in BAKE_RUNS]
 )
 def test_baked_project_tests_pass(baked, run):
     name, context, project = baked
@@ -112,9 +116,10 @@ def test_baked_project_tests_pass(baked, run):
 
 
 # The defaults bake on the other supported interpreters, in environments installed from its own uv.lock
-# (tests/support/pythons.py): on Python 3.13 with Django 6.1 every part of its suite, on 3.12 with Django 6.0
-# the part without browsers (and, below, checks and lint on both).
-PYTHON_RUNS = {"py3.13": list(SUITE_RUNS), "py3.12": ["memory-no-browser"]}
+# (tests/support/pythons.py): on Python 3.13 with Django 6.1 every test once, on Redis, and the in-memory layer's
+# own and the browser tests on that layer; on 3.12 with Django 6.0 the part without browsers (and, below,
+# checks, lint and mypy on both).
+PYTHON_RUNS = {"py3.13": ["memory-layer", "memory-browser", "redis"], "py3.12": ["memory-no-browser"]}
 
 
 @pytest.mark.parametrize(("python", "run"), [(python, run) for python, runs in PYTHON_RUNS.items() for run in runs])
