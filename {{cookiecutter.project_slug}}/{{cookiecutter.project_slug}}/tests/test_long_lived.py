@@ -8,14 +8,13 @@ import asyncio
 import re
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from {{ cookiecutter.project_slug }}.asgi import application
 from {{ cookiecutter.project_slug }}.consumers import EXPIRED
 from {{ cookiecutter.project_slug }}.testing.routes import routed_paths
+from {{ cookiecutter.project_slug }}.tests.sessions import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,11 +41,8 @@ def headers_for(make_user):
     """
 
     async def headers(path):
-        user = await make_user("longlived" + re.sub(r"\W", "-", path))
-        client = Client()
-        await sync_to_async(client.force_login)(user)
-        cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-        return [(b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie)]
+        _, cookie = await log_in(await make_user("longlived" + re.sub(r"\W", "-", path)))
+        return [(b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie.encode())]
 
     return headers
 

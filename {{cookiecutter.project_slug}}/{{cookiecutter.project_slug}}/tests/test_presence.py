@@ -12,10 +12,10 @@ from importlib import import_module
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
-from django.test import Client
 
 from {{ cookiecutter.project_slug }} import presence
 from {{ cookiecutter.project_slug }}.testing.live_server import PROJECT_DIR, LiveServer
+from {{ cookiecutter.project_slug }}.tests.sessions import cookie_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -131,13 +131,6 @@ async def presence_until(socket, expected):
             frame = json.loads(await socket.recv())
             if frame.get("presence") == expected:
                 return time.monotonic() - started
-
-
-async def cookie_for(user):
-    """A Cookie header logged in as `user`, in a session of its own (one test client would end the last one)."""
-    client = Client()
-    await sync_to_async(client.force_login)(user)
-    return f"sessionid={client.cookies['sessionid'].value}"
 
 
 @pytest.mark.redis

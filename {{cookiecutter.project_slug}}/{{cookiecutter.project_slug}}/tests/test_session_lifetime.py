@@ -18,6 +18,7 @@ from django.test import Client
 from {{ cookiecutter.project_slug }}.consumers import UNAUTHORIZED
 from {{ cookiecutter.project_slug }}.middleware import LoginLifetimeMiddleware, TokenAuthMiddleware
 from {{ cookiecutter.project_slug }}.testing.routes import routed_paths
+from {{ cookiecutter.project_slug }}.tests.sessions import log_in
 from {{ cookiecutter.project_slug }}.tokens import make_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -66,14 +67,12 @@ async def open_socket():
 def browser_session(make_user):
     """`await browser_session("alice")`: a new browser logged in as that user (created once): (client, headers)."""
 
-    async def log_in(username):
+    async def new_browser(username):
         user = await get_user_model().objects.filter(username=username).afirst() or await make_user(username)
-        client = Client()
-        await sync_to_async(client.force_login)(user)
-        cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-        return client, [(b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie)]
+        client, cookie = await log_in(user)
+        return client, [(b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie.encode())]
 
-    return log_in
+    return new_browser
 
 
 async def closed_for_login(socket):

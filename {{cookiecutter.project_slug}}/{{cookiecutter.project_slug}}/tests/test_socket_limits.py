@@ -7,14 +7,13 @@ import json
 
 import pytest
 import websockets
-from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from {{ cookiecutter.project_slug }}.asgi import application
 from {{ cookiecutter.project_slug }}.consumers import RATE_LIMITED, TOO_MANY_SOCKETS
 from {{ cookiecutter.project_slug }}.testing.live_server import LiveServer
 from {{ cookiecutter.project_slug }}.testing.routes import routed_paths
+from {{ cookiecutter.project_slug }}.tests.sessions import cookie_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,13 +41,6 @@ def path():
     if not paths:
         pytest.skip("no JSON consumer to limit is routed (demo apps left out)")
     return paths[0]
-
-
-async def cookie_for(user):
-    """A Cookie header logged in as `user`, in a session of its own."""
-    client = Client()
-    await sync_to_async(client.force_login)(user)
-    return f"sessionid={client.cookies['sessionid'].value}"
 
 
 async def open_socket(server, path, cookie=None):
