@@ -2,6 +2,7 @@
 and each Redis URL form gets the connection options it supports."""
 
 import os
+import runpy
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from {{ cookiecutter.project_slug }}.checks import redis_problems
 from {{ cookiecutter.project_slug }}.settings import channel_layers_for, redis_host
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+SETTINGS = Path(__file__).resolve().parents[1] / "settings.py"
 
 MALFORMED = [
     ("REDIS_URL", "notaurl"),
@@ -47,43 +49,51 @@ def assert_one_sentence(returncode, output, name):
     assert " is not valid: it must be " in line and "hunter2" not in output, output
 
 
+# Each malformed value, in this process: the settings stop with the sentence (sys.exit's message). The tests
+# after it prove, with one value each, that every way of starting the project prints that sentence alone.
 @pytest.mark.parametrize(("name", "value"), MALFORMED)
+def test_the_settings_stop_naming_the_malformed_variable(monkeypatch, name, value):
+    monkeypatch.setenv("DJANGO_DEBUG", "false")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_path(str(SETTINGS))
+    assert_one_sentence(1, str(stopped.value.code), name)
+
+
+@pytest.mark.parametrize(("name", "value"), EXAMPLES)
 def test_manage_py_names_the_malformed_variable(name, value):
     returncode, output = run([sys.executable, "manage.py", "check"], name, value)
     assert_one_sentence(returncode, output, name)
     assert len(output.strip().splitlines()) == 1, output
 
 
-@pytest.mark.parametrize(("name", "value"), EXAMPLES)
-def test_pytest_names_the_malformed_variable(name, value):
+def test_pytest_names_the_malformed_variable():
     tests = str(Path(__file__).with_name("test_settings.py"))
     args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--co", tests]
-    returncode, output = run(args, name, value)
-    assert_one_sentence(returncode, output, name)
+    returncode, output = run(args, *EXAMPLES[0])
+    assert_one_sentence(returncode, output, EXAMPLES[0][0])
 
 
 # uvicorn parses WEB_CONCURRENCY itself before it imports anything of the project (a traceback from its Config):
 # deploy/ runs the settings first for that reason.
-@pytest.mark.parametrize(("name", "value"), EXAMPLES[:2])
-def test_uvicorn_names_the_malformed_variable(name, value):
+def test_uvicorn_names_the_malformed_variable():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = str(probe.getsockname()[1])
     app = "{{ cookiecutter.project_slug }}.asgi:application"
-    returncode, output = run([sys.executable, "-m", "uvicorn", app, "--port", port], name, value)
-    assert_one_sentence(returncode, output, name)
+    returncode, output = run([sys.executable, "-m", "uvicorn", app, "--port", port], *EXAMPLES[1])
+    assert_one_sentence(returncode, output, EXAMPLES[1][0])
 
 
 @pytest.mark.skipif(not (PROJECT_DIR / "deploy").is_dir(), reason="baked without deploy/")
-@pytest.mark.parametrize(("name", "value"), EXAMPLES[:2])
-def test_gunicorn_stops_once_naming_the_malformed_variable(name, value):
+def test_gunicorn_stops_once_naming_the_malformed_variable():
     # Not a worker failing and restarted forever: the master loads the settings before it starts any.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = str(probe.getsockname()[1])
     args = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--no-control-socket"]
-    returncode, output = run([*args, "--bind", f"127.0.0.1:{port}"], name, value, timeout=30)
-    assert_one_sentence(returncode, output, name)
+    returncode, output = run([*args, "--bind", f"127.0.0.1:{port}"], *EXAMPLES[0], timeout=30)
+    assert_one_sentence(returncode, output, EXAMPLES[0][0])
     assert "Booting worker" not in output, output
 
 
