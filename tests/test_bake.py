@@ -89,6 +89,7 @@ SUITE_RUNS = {
     "memory-no-browser": ["-m", "not browser", "-n", "2"],
     "memory-browser": ["-m", "browser"],
     "redis": ["--redis", "-n", "2"],
+    "redis-no-browser": ["--redis", "-m", "not browser", "-n", "2"],
     # What only the in-memory layer runs (the rest runs in "redis" too): for an interpreter whose Redis run
     # already runs every other test.
     "memory-layer": ["-m", "memory_layer and not browser"],
@@ -112,19 +113,23 @@ def test_baked_project_tests_pass(baked, run):
     name, context, project = baked
     if run not in SUITE_RUNS_OF.get(name, ["memory-no-browser"]):
         pytest.skip(f"the {name} bake's code is run {run} in another bake (SUITE_RUNS_OF)")
-    run_baked_suite(name, context, project, run)
+    # A bake that runs one part runs it in one process: beside this suite's own workers, a second worker of its
+    # own would cost CPU (another Django, collection and test database) and save no time.
+    run_baked_suite(name, context, project, run, one_process=name not in SUITE_RUNS_OF)
 
 
 # The defaults bake on the other supported interpreters, in environments installed from its own uv.lock
 # (tests/support/pythons.py): on Python 3.13 with Django 6.1 every test once, on Redis, and the in-memory layer's
 # own and the browser tests on that layer; on 3.12 with Django 6.0 the part without browsers (and, below,
 # checks, lint and mypy on both).
-PYTHON_RUNS = {"py3.13": ["memory-layer", "memory-browser", "redis"], "py3.12": ["memory-no-browser"]}
+PYTHON_RUNS = {"py3.13": ["memory-layer", "memory-browser", "redis-no-browser"], "py3.12": ["memory-no-browser"]}
 
 
 @pytest.mark.parametrize(("python", "run"), [(python, run) for python, runs in PYTHON_RUNS.items() for run in runs])
 def test_baked_project_tests_pass_on_newer_python(default_bake, python, run):
-    run_baked_suite("defaults", {}, default_bake, run, python=environment(python))
+    run_baked_suite(
+        "defaults", {}, default_bake, run, python=environment(python), one_process=len(PYTHON_RUNS[python]) == 1
+    )
 
 
 @pytest.mark.parametrize("python", list(PYTHONS))
@@ -150,10 +155,15 @@ def python_env(executable=None, **extra):
     return baked_env(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", **extra)
 
 
-def run_baked_suite(name, context, project, run, python=None):
-    """Run part `run` of a bake's own suite with `python` (default: this environment's) and check what it says."""
+def run_baked_suite(name, context, project, run, python=None, one_process=False):
+    """Run part `run` of a bake's own suite with `python` (default: this environment's), in one process or as
+    SUITE_RUNS says, and check what it says."""
     demo_apps = context.get("include_demo_apps", True)
-    command = [str(python or sys.executable), *BAKED_PYTEST, *SUITE_RUNS[run]]
+    options = SUITE_RUNS[run]
+    if one_process and "-n" in options:
+        at = options.index("-n")
+        options = options[:at] + options[at + 2 :]
+    command = [str(python or sys.executable), *BAKED_PYTEST, *options]
     screenshots = SCREENSHOTS / (name if python is None else f"{name}-{Path(python).parent.parent.name}")
     if run == "memory-browser":
         shutil.rmtree(screenshots, ignore_errors=True)
