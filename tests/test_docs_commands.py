@@ -34,10 +34,11 @@ bake's suite anyway.
 How each command is proven (`prove`): the venv (with the python3 on PATH), `pip install -e ".[dev]"`, migrate,
 newapp, pytest and ruff run for real, and must succeed (after `uv sync`, .venv must have python and ruff). migrate
 and newapp must leave what the README says they create (db.sqlite3; orders/ with its routes, consumers and tests,
-its PROJECT_APPS line, and its --reload-dir in every reload run configuration). `pytest -m "not browser"` after the
-whole suite passed in the same bake is proven by collection: it must select exactly the suite minus the `browser`
-tests, which just passed (a second run of the suite would cost a minute for nothing); `pytest --redis` must
-collect the whole suite and pass its Redis tests (`-k redis`); test_bake.py runs that bake's whole suite on Redis.
+its PROJECT_APPS line, and its --reload-dir in every reload run configuration). `pytest` must collect the whole
+suite and pass its in-memory layer and browser tests (the machinery of the suite, in this venv); `pytest -m "not
+browser"` is proven by collection: it must select exactly the suite minus the `browser` tests; `pytest --redis`
+must collect the whole suite and pass its Redis tests (`-k redis`). tests/test_bake.py runs that bake's code's
+whole suite, on both layers.
 A uvicorn command is started
 with a free `--port` added (the default 8000 would collide), must echo on /ws/echo/ (demo apps) or close an unknown
 socket path with the project's 4404, and is stopped. `sed -i ... .env` runs, and .env must then hold the REDIS_URL
@@ -569,7 +570,8 @@ class Session:
             # own) is replaced by a free port where nothing listens: as on a machine without Redis.
             self.env["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"
         self.redis = None
-        self.full_suite_passed = False
+        self.suite_proven = False
+        self.collections = {}
         self.ran = []
 
     def use_private_redis(self):
@@ -715,23 +717,33 @@ def prove_uv_sync(session):
 
 
 def collected(session, command_words):
-    output = session.run([*command_words, "--collect-only", "-q", "-p", "no:cacheprovider"]).stdout
-    return {line for line in output.splitlines() if "::" in line}
+    """The test ids `command_words` (a pytest command) selects, collected once per session."""
+    key = tuple(command_words)
+    if key not in session.collections:
+        output = session.run([*command_words, "--collect-only", "-q", "-p", "no:cacheprovider"]).stdout
+        session.collections[key] = {line for line in output.splitlines() if "::" in line}
+    return session.collections[key]
 
 
 def prove_pytest(session, command_words):
-    """Run it. Except, after the whole suite passed in this bake, a marker selection (`-m "not browser"`): that
-    command runs a subset of the tests that just passed; it must collect exactly the suite minus the tests the
-    marker deselects (browser: none else), which costs a collection, not a second run of the suite. And
-    `pytest --redis`: it must collect the whole suite, and its Redis tests (`-k redis`, no browser) must pass
-    here, which proves the private redis-server starts and the layer works in this venv; the whole suite on
-    Redis runs in tests/test_bake.py (the same bake's code, `--redis`)."""
+    """The whole suite (`pytest`): it must collect every test, and run for real the part that proves this venv
+    runs the suite's machinery: the in-memory layer's own tests and the browser tests (pytest-django,
+    pytest-asyncio, a live uvicorn, Playwright and chromium); tests/test_bake.py runs the same bake's code's
+    whole suite. After that, a marker selection (`-m "not browser"`) must collect exactly the suite minus the
+    tests the marker selects (browser: none else). And `pytest --redis`: it must collect the whole suite, and its
+    Redis tests (`-k redis`, no browser) must pass here, which proves the private redis-server starts and the
+    layer works in this venv; the whole suite on Redis runs in tests/test_bake.py (`--redis`)."""
     options = command_words[3:]
-    if session.full_suite_passed and options == ("--redis",):
+    if not options:
+        assert collected(session, command_words), f"{command_words} collects no test"
+        session.run([*command_words, "-m", "memory_layer or browser"])
+        session.suite_proven = True
+        return
+    if session.suite_proven and options == ("--redis",):
         assert collected(session, command_words) == collected(session, command_words[:3]), command_words
         session.run([*command_words, "-k", "redis", "-m", "not browser"])
         return
-    if session.full_suite_passed and len(options) == 2 and options[0] == "-m":
+    if session.suite_proven and len(options) == 2 and options[0] == "-m":
         everything = collected(session, command_words[:3])
         selected = collected(session, command_words)
         marker = re.fullmatch(r"not (\w+)", options[1])
@@ -741,7 +753,6 @@ def prove_pytest(session, command_words):
         session.ran.append((" ".join(command_words), "collected"))
         return
     session.run(list(command_words))
-    session.full_suite_passed |= not options
 
 
 def runner_plan(tmp_path_factory):

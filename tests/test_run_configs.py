@@ -7,6 +7,7 @@ createsuperuser is interactive in the IDE (a terminal is emulated for its passwo
 `--noinput` and DJANGO_SUPERUSER_* credentials, Django's documented non-interactive form of the same command.
 """
 
+import functools
 import json
 import re
 import shlex
@@ -78,6 +79,12 @@ def collected(output):
     return int(match.group(1))
 
 
+@functools.cache
+def suite_size(project):
+    """How many tests `pytest` collects in `project` (once per bake: each of its test configurations compares)."""
+    return collected(run_in(project, "python", "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider").stdout)
+
+
 def prove_pytest(config, project, extra_env):
     """The configuration finds every test of the project and runs the consumers' tests green.
 
@@ -86,7 +93,7 @@ def prove_pytest(config, project, extra_env):
     """
     env = config_env(config, extra_env)
     args = [*config.args, "-p", "no:cacheprovider"]
-    everything = collected(run_in(project, "python", "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider").stdout)
+    everything = suite_size(project)
     assert collected(run_in(config.cwd, "python", *args, "--co", "-q", env=env).stdout) == everything, config.source
     result = run_in(config.cwd, "python", *args, "-q", "-k", "test_consumers and not browser", env=env)
     summary = result.stdout.splitlines()[-1]
