@@ -292,3 +292,74 @@ def test_gunicorn_with_several_workers_on_the_in_memory_layer_warns(project):
     gunicorn, _ = start_gunicorn(project, baked_env(**PRODUCTION, REDIS_URL=""), workers=2)
     output = stop(gunicorn)
     assert "channel_layers.W001" in output and "2 server processes" in output, output
+
+
+# The postgresql bake's compose files: its compose.yaml and compose.dev.yaml are whole files of their own
+# (compose.postgresql.yaml and compose.dev.postgresql.yaml in the template, picked by the post-gen hook).
+@pytest.fixture(scope="module")
+def postgresql_project(cookies_session):
+    result = cookies_session.bake(extra_context={"database": "postgresql", "editor": "none"})
+    assert result.exit_code == 0, result.exception
+    return result.project_path
+
+
+def test_postgresql_compose_runs_a_db_service_that_web_and_worker_wait_for(postgresql_project):
+    compose = yaml.safe_load((postgresql_project / "compose.yaml").read_text())
+    services = compose["services"]
+    assert set(services) == {"web", "worker", "db", "redis", "nginx"}
+    db = services["db"]
+    assert db["image"].startswith("postgres:") and db["restart"] == "unless-stopped"
+    environment = db["environment"]
+    test = db["healthcheck"]["test"]
+    assert (
+        test[:2] == ["CMD", "pg_isready"]
+        and environment["POSTGRES_USER"] in test
+        and environment["POSTGRES_DB"] in test
+    )
+    # The data outlives the container in a named volume (`docker compose down` keeps it).
+    [volume] = db["volumes"]
+    assert volume.split(":")[1] == "/var/lib/postgresql/data" and volume.split(":")[0] in compose["volumes"]
+    # The password is .env's POSTGRES_PASSWORD, never written here; compose refuses to start without it.
+    assert environment["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    for name in ["web", "worker"]:
+        service = services[name]
+        assert service["depends_on"]["db"] == {"condition": "service_healthy"}, name
+        # As compose interpolates it: the db service's password, from .env.
+        url = urlsplit(service["environment"]["DATABASE_URL"].replace(environment["POSTGRES_PASSWORD"], "pw"))
+        assert (url.scheme, url.hostname, url.port) == ("postgres", "db", 5432), name
+        assert url.username == environment["POSTGRES_USER"] and url.path == f"/{environment['POSTGRES_DB']}", name
+        assert url.password == "pw", name
+        assert "DJANGO_SQLITE_PATH" not in service["environment"], name
+
+
+def without_database(compose):
+    """A compose file's services and volumes without what tells SQLite from PostgreSQL: the db service and its
+    volume, the web and worker services' database variables, volume and dependency."""
+    services = {name: dict(service) for name, service in compose["services"].items() if name != "db"}
+    for service in services.values():
+        environment = service.get("environment", {})
+        service["environment"] = {
+            k: v for k, v in environment.items() if k not in {"DATABASE_URL", "DJANGO_SQLITE_PATH"}
+        }
+        if isinstance(service.get("depends_on"), dict):
+            service["depends_on"] = {name: wait for name, wait in service["depends_on"].items() if name != "db"}
+        service["volumes"] = [volume for volume in service.get("volumes", []) if not volume.startswith("data:")]
+    volumes = {name for name in compose.get("volumes", {}) if name not in {"data", "postgres"}}
+    return services, volumes
+
+
+@pytest.mark.parametrize("name", ["compose.yaml", "compose.dev.yaml"])
+def test_the_two_compose_variants_agree_apart_from_the_database(project, postgresql_project, name):
+    sqlite = yaml.safe_load((project / name).read_text())
+    postgresql = yaml.safe_load((postgresql_project / name).read_text())
+    assert "db" not in sqlite["services"] and "db" in postgresql["services"]
+    assert without_database(sqlite) == without_database(postgresql)
+
+
+def test_postgresql_dev_compose_publishes_the_database_on_loopback_only(postgresql_project):
+    compose = yaml.safe_load((postgresql_project / "compose.dev.yaml").read_text())
+    db = compose["services"]["db"]
+    assert db["image"] == yaml.safe_load((postgresql_project / "compose.yaml").read_text())["services"]["db"]["image"]
+    assert db["ports"] == ["127.0.0.1:5432:5432"] and db["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+    [volume] = db["volumes"]
+    assert volume.split(":")[0] in compose["volumes"], "the development data lives in a named volume"

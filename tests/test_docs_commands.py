@@ -2,7 +2,7 @@
 
 The bake's README.md, its docs/ pages and the message the post-generation hook prints ("Next: ...") are read
 for every option combination: the full product of cookiecutter.json's choices (2 layers x 2 demo x 2 deploy x
-4 editors = 32), each baked once per run and shared by the xdist workers (`shared_bake`, read only).
+4 editors x 2 databases = 64), each baked once per run and shared by the xdist workers (`shared_bake`, read only).
 
 Static, for each combination (`test_docs_name_what_the_bake_has[...]`; the default one is in the fast lane):
 every relative link of README.md and docs/*.md, with its #anchor, leads to a file and heading of that bake;
@@ -20,16 +20,16 @@ in-memory bake's says nothing about it.
 
 Commands (`test_readme_and_message_commands_run[...]`): the shell commands are every line of each ```bash / ```sh /
 ```console block of the README (`\\` continuations joined, `# comments` dropped, `&&` chains split) and each
-indented line of the message. Over the 32 combinations they are few and differ only with the demo apps (the uvicorn
+indented line of the message. Over the 64 combinations they are few and differ only with the demo apps (the uvicorn
 command's --reload-dir list) and the layer (the message's Redis step), so each distinct command (by its words) is
-run once, not 32 times: RUNNERS are the bakes that run them, and `test_runners_cover_every_command` proves that
+run once, not 64 times: RUNNERS are the bakes that run them, and `test_runners_cover_every_command` proves that
 every command of every combination is in a runner's plan. A runner bakes afresh and runs its plan in the order a
 user meets the commands (the message, then the README): the ones no earlier runner ran, plus SETUP (cd, the Redis
 step, migrate), which each runner does for real in its own bake. The README sets up .venv one of two ways, pip
 (`python3 -m venv`, `pip install -e ".[dev]"`) or `uv sync`; a user does one or the other, so each runner does one
 (RUNNER_SET_UP), where the message's set-up comes. Nothing is shared between the bakes that a user would not share.
-The no-demo bake runs first, so the README's pytest commands run its (smaller) suite; tests/test_bake.py runs every
-bake's suite anyway.
+The no-demo bake runs first, so the README's pytest commands run its (smaller) suite; tests/test_ci_workflow.py runs
+every bake's suite anyway.
 
 How each command is proven (`prove`): the venv (with the python3 on PATH), `pip install -e ".[dev]"`, migrate,
 newapp, pytest and ruff run for real, and must succeed (after `uv sync`, .venv must have python and ruff). migrate
@@ -37,7 +37,7 @@ and newapp must leave what the README says they create (db.sqlite3; orders/ with
 its PROJECT_APPS line, and its --reload-dir in every reload run configuration). `pytest` must collect the whole
 suite and pass its in-memory layer and browser tests (the machinery of the suite, in this venv); `pytest -m "not
 browser"` is proven by collection: it must select exactly the suite minus the `browser` tests; `pytest --redis`
-must collect the whole suite and pass its Redis tests (`-k redis`). tests/test_bake.py runs that bake's code's
+must collect the whole suite and pass its Redis tests (`-k redis`). tests/test_ci_workflow.py runs that bake's code's
 whole suite, on both layers.
 A uvicorn command is started
 with a free `--port` added (the default 8000 would collide), must echo on /ws/echo/ (demo apps) or close an unknown
@@ -101,8 +101,20 @@ DEFAULT = combination_name({key: values[0] for key, values in CHOICES.items()})
 # The bakes that run the commands, in order; each runs the commands no earlier one ran (and SETUP), and sets up
 # its .venv one of the README's two ways (SET_UPS): a user does one or the other, not both.
 RUNNERS = [
-    {"channel_layer": "memory", "include_demo_apps": False, "include_deploy": True, "editor": "both"},
-    {"channel_layer": "redis", "include_demo_apps": True, "include_deploy": False, "editor": "pycharm"},
+    {
+        "channel_layer": "memory",
+        "database": "sqlite",
+        "include_demo_apps": False,
+        "include_deploy": True,
+        "editor": "both",
+    },
+    {
+        "channel_layer": "redis",
+        "database": "sqlite",
+        "include_demo_apps": True,
+        "include_deploy": False,
+        "editor": "pycharm",
+    },
 ]
 RUNNER_SET_UP = ["pip", "uv"]
 SET_UPS = {"pip": {"venv", "pip install"}, "uv": {"uv sync"}}
@@ -154,7 +166,7 @@ DEMO_WORDS = re.compile(r"\b(echo|chat|notifications?|notify|tasks|demo-apps)\b|
 
 def bake(context, output_dir):
     """cookiecutter --no-input with these answers; returns (project, what the hooks printed). In this process
-    (no CLI start-up for each of the 32 bakes); the hook is a child process writing to file descriptor 1, so
+    (no CLI start-up for each of the 64 bakes); the hook is a child process writing to file descriptor 1, so
     that is where its message is read from."""
     with tempfile.TemporaryFile("w+") as printed:
         sys.stdout.flush()
@@ -305,7 +317,7 @@ DJANGO_COMMANDS = {}  # manage_commands' answers, by what they depend on
 
 def manage_commands(project):
     """`manage.py help --commands` of this bake, asked once per distinct settings.py and set of command files
-    (what the answer depends on): the 32 bakes have few of those."""
+    (what the answer depends on): the 64 bakes have few of those."""
     key = hashlib.sha256(
         "\n".join(
             [(project / project_package(project) / "settings.py").read_text()]
@@ -538,13 +550,13 @@ def test_docs_name_what_the_bake_has(tmp_path_factory, name):
 
 @pytest.mark.fast
 def test_every_combination_is_tested():
-    assert len(COMBINATIONS) == 2 * 2 * 2 * 4 and DEFAULT == "memory-demo-deploy-pycharm"
+    assert len(COMBINATIONS) == 2 * 2 * 2 * 2 * 4 and DEFAULT == "memory-sqlite-demo-deploy-pycharm"
     assert all(runner in COMBINATIONS.values() for runner in RUNNERS)
 
 
 @pytest.mark.other_bake
 def test_runners_cover_every_command(tmp_path_factory):
-    """Each distinct command of the 32 bakes is in a runner's plan (so the commands test runs it)."""
+    """Each distinct command of the 64 bakes is in a runner's plan (so the commands test runs it)."""
     planned = {key for plan in runner_plan(tmp_path_factory) for key in plan}
     missing = {}
     for name in COMBINATIONS:
@@ -728,11 +740,11 @@ def collected(session, command_words):
 def prove_pytest(session, command_words):
     """The whole suite (`pytest`): it must collect every test, and run for real the part that proves this venv
     runs the suite's machinery: the in-memory layer's own tests and the browser tests (pytest-django,
-    pytest-asyncio, a live uvicorn, Playwright and chromium); tests/test_bake.py runs the same bake's code's
+    pytest-asyncio, a live uvicorn, Playwright and chromium); tests/test_ci_workflow.py runs the same bake's code's
     whole suite. After that, a marker selection (`-m "not browser"`) must collect exactly the suite minus the
     tests the marker selects (browser: none else). And `pytest --redis`: it must collect the whole suite, and its
     Redis tests (`-k redis`, no browser) must pass here, which proves the private redis-server starts and the
-    layer works in this venv; the whole suite on Redis runs in tests/test_bake.py (`--redis`)."""
+    layer works in this venv; the whole suite on Redis runs in tests/test_ci_workflow.py (`--redis`)."""
     options = command_words[3:]
     if not options:
         assert collected(session, command_words), f"{command_words} collects no test"

@@ -197,3 +197,81 @@ def test_without_demo_apps_the_reload_configs_watch_only_the_project_package(tmp
     written = json.loads((tmp_path / ".vscode" / "launch.json").read_text())
     assert written["configurations"][0]["args"] == ["p.asgi:app", "--reload", "--reload-dir", "p", "--port", "1"]
     assert written["configurations"][1] == {"name": "other"}
+
+
+def make_project_with_database(tmp_path):
+    (tmp_path / ".env.example").write_text("DJANGO_SECRET_KEY=\n# comment\nDATABASE_URL=\nREDIS_URL=\n")
+    return tmp_path
+
+
+def test_write_env_with_sqlite_leaves_database_url_empty(tmp_path):
+    project = make_project_with_database(tmp_path)
+    post_gen.write_env(project, "memory", "sqlite", "shop")
+    assert "DATABASE_URL=\n" in (project / ".env").read_text()
+
+
+def test_write_env_with_postgresql_names_the_development_database(tmp_path):
+    project = make_project_with_database(tmp_path)
+    post_gen.write_env(project, "redis", "postgresql", "shop")
+    text = (project / ".env").read_text()
+    assert "DATABASE_URL=postgres://shop:development@127.0.0.1:5432/shop\n" in text
+    assert f"REDIS_URL={post_gen.DEFAULT_REDIS_URL}\n" in text and "# comment\n" in text
+
+
+def make_compose_files(tmp_path):
+    for name, variant in post_gen.DATABASE_VARIANTS.items():
+        (tmp_path / name).write_text(f"{name} for sqlite")
+        (tmp_path / variant).write_text(f"{name} for postgresql")
+    return tmp_path
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_choose_database_files_keeps_the_variant_of_the_choice_under_the_plain_name(tmp_path, database):
+    project = make_compose_files(tmp_path)
+    post_gen.choose_database_files(project, database)
+    assert sorted(path.name for path in project.iterdir()) == sorted(post_gen.DATABASE_VARIANTS)
+    for name in post_gen.DATABASE_VARIANTS:
+        assert (project / name).read_text() == f"{name} for {database}"
+
+
+def test_choose_database_files_without_the_deploy_files_is_fine(tmp_path):
+    for database in ["sqlite", "postgresql"]:
+        post_gen.choose_database_files(tmp_path, database)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_database_choice_is_handled_by_the_hook():
+    config = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
+    assert config["database"] == ["sqlite", "postgresql"]  # the first is the default: nothing to start
+    assert set(config["__prompts__"]["database"]) == {"__prompt__", *config["database"]}
+    for name, variant in post_gen.DATABASE_VARIANTS.items():
+        assert (TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / name).is_file(), name
+        assert (TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / variant).is_file(), variant
+
+
+@pytest.mark.parametrize(
+    ("include_deploy", "expected", "unexpected"),
+    [
+        (True, ["    docker compose -f compose.dev.yaml up -d --wait    # PostgreSQL"], ['"Database"']),
+        (False, ["PostgreSQL must answer at .env's DATABASE_URL", '"Database" in README.md'], ["compose"]),
+    ],
+)
+def test_next_steps_start_postgresql_before_migrate(tmp_path, include_deploy, expected, unexpected):
+    message = post_gen.next_steps(tmp_path / "proj", "memory", "none", "postgresql", include_deploy)
+    assert all(text in message for text in expected), message
+    assert not any(text in message for text in unexpected), message
+    assert message.index("PostgreSQL") < message.index("manage.py migrate") or "Before migrate, PostgreSQL" in message
+    assert "PostgreSQL" not in post_gen.next_steps(tmp_path / "proj", "memory", "none", "sqlite", include_deploy)
+
+
+@pytest.mark.parametrize("include_deploy", ["True", "False"])
+def test_cli_bakes_postgresql_with_and_without_the_deploy_files(tmp_path, include_deploy):
+    result = bake_with_cli(tmp_path, "database=postgresql", f"include_deploy={include_deploy}", "editor=none")
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "channels_project"
+    assert not list(project.glob("compose.*postgresql*"))
+    assert (project / "compose.yaml").is_file() == (include_deploy == "True")
+    assert (
+        "DATABASE_URL=postgres://channels_project:development@127.0.0.1:5432/channels_project\n"
+        in (project / ".env").read_text()
+    )

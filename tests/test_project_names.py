@@ -145,7 +145,7 @@ def test_a_name_that_makes_a_good_slug_bakes_without_a_note(tmp_path):
 
 
 def test_the_interactive_default_is_the_working_slug(tmp_path):
-    result = bake(tmp_path, stdin="Chat\n" + "\n" * 8)
+    result = bake(tmp_path, stdin="Chat\n" + "\n" * 9)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "(chat_project)" in result.stdout
     assert (tmp_path / "chat_project" / "chat_project" / "settings.py").is_file()

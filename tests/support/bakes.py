@@ -3,8 +3,10 @@
 import fcntl
 import importlib.util
 import os
+import re
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,8 @@ MATRIX = {
     "redis-layer": {"channel_layer": "redis", "editor": "both"},
     "other-name": {"project_name": "Zulu Chat Ops", "description": "Operations chat", "editor": "vscode"},
 }
+# A bake on PostgreSQL: its code is the defaults'; its .env, compose files and CI workflow differ.
+POSTGRESQL_BAKE = {"database": "postgresql", "editor": "none"}
 
 
 def load_file(path, name):
@@ -95,12 +99,56 @@ def bake_and_migrate(cookies_session, **context):
 MYPY_CACHES = TEMPLATE_DIR / "build" / "mypy-cache"
 
 
-def run_mypy(project, executable=sys.executable, env=None):
-    """mypy on a bake ([tool.mypy] in its pyproject.toml), with `executable`'s environment. Most of a cold run
-    (30 s) is reading Django's stubs, so every bake checked with one environment shares a cache (a warm run takes
-    4 s; mypy re-checks whatever differs); one run at a time per cache."""
-    cache = MYPY_CACHES / Path(executable).parent.parent.name
+@contextmanager
+def mypy_cache(name):
+    """The mypy cache folder `name` under build/mypy-cache/, held by this process until the block ends (a file
+    lock: one mypy run at a time per cache). Most of a cold run (30 s) is reading Django's stubs, so every bake
+    checked with one set of installed packages shares a cache: a warm run takes 4 s, and mypy re-checks whatever
+    differs (a file at another path with the same content counts as unchanged)."""
+    cache = MYPY_CACHES / name
     cache.mkdir(parents=True, exist_ok=True)
-    with open(cache.with_suffix(".lock"), "w") as lock:
+    with open(MYPY_CACHES / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        yield cache
+
+
+def run_mypy(project, executable=sys.executable, env=None):
+    """mypy on a bake ([tool.mypy] in its pyproject.toml), with `executable`'s environment and that environment's
+    shared cache (mypy_cache)."""
+    with mypy_cache(Path(executable).parent.parent.name) as cache:
         return run_in(project, executable, "-m", "mypy", "--cache-dir", cache, ".", env=env)
+
+
+SCREENSHOTS = TEMPLATE_DIR / "build" / "screenshots"  # the browser tests' screenshots, one folder per bake
+CHROMIUM = Path("/usr/bin/chromium")
+# The skips every baked suite may have: what needs --redis, or runs only without it (both say how to run them).
+ALWAYS_ALLOWED_SKIPS = ["--redis"]
+CSP_SKIP = "sends no Content-Security-Policy: its CSP middleware is new in Django 6.0"
+
+
+def check_suite_output(output, context, django_5=True, screenshots=None):
+    """Fail unless `output` (a baked suite's pytest stdout, with the bake's `-ra`) is a pass: its summary line
+    counts passes and no failure, and every skip is one this bake may have (what needs --redis or runs only
+    without it, what the options in `context` left out, Django 6's CSP on Django 5.2 with `django_5`). Where
+    chromium is installed (or in CI, which installs it) no test may skip for want of it, and `screenshots`, the
+    folder of a browser run's --screenshots, must hold every page at both widths. Returns the summary line."""
+    demo_apps = context.get("include_demo_apps", True)
+    summary = output.splitlines()[-1] if output.strip() else ""
+    assert re.search(r"\d+ passed", summary) and "failed" not in summary, output
+    allowed = list(ALWAYS_ALLOWED_SKIPS)
+    if not demo_apps:
+        allowed.append("demo apps left out")
+    if not context.get("include_deploy", True):
+        allowed.append("baked without deploy/")
+    if django_5:
+        allowed.append(CSP_SKIP)
+    skips = [line for line in output.splitlines() if line.startswith("SKIPPED")]
+    assert all(any(reason in line for reason in allowed) for line in skips), output
+    if CHROMIUM.exists() or os.environ.get("CI"):
+        # The browser tests skip only without chromium, which CI installs: here they must have run.
+        assert "chromium" not in output, output
+        if screenshots is not None:
+            pages = ["home", "login"] + (["echo", "chat-room", "notifications", "tasks"] if demo_apps else [])
+            saved = {path.name for path in Path(screenshots).glob("*.png")}
+            assert saved == {f"{page}{size}.png" for page in pages for size in ["", "-phone"]}, saved
+    return summary

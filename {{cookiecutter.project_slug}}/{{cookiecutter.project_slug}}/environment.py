@@ -6,12 +6,17 @@ No Django import and no side effect: deploy/gunicorn.conf.py uses it before Djan
 """
 
 import os
+import re
 import sys
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+# The DATABASE_URL schemes of the drivers the project installs (psycopg; sqlite3 comes with Python). Another
+# database needs its driver in pyproject.toml and its dj-database-url scheme here ("mysql", ...).
+DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql", "sqlite")
+DATABASE_EXAMPLE = "postgres://USER:PASSWORD@127.0.0.1:5432/NAME"
 
 
 def misconfigured(name, value, expected):
@@ -92,3 +97,42 @@ def env_redis_urls(name="REDIS_URL"):
         if problem:
             misconfigured(name, without_password(url), problem)
     return urls
+
+
+def masked(url):
+    """`url` with its password replaced by ***, even when it does not parse as a URL (then by pattern)."""
+    try:
+        return without_password(url)
+    except ValueError:
+        return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
+
+
+def database_url_problem(url):
+    """What is wrong with a DATABASE_URL (a phrase), or None. Checks what dj-database-url or the driver would
+    only refuse later, with a traceback: an unknown scheme, a malformed port, no database name."""
+    import dj_database_url  # here, so gunicorn.conf.py's import of this module stays light
+
+    scheme = url.partition("://")[0] if "://" in url else ""
+    if scheme not in DATABASE_SCHEMES:
+        return f"empty (SQLite) or a URL starting with postgres://, postgresql:// or sqlite://, e.g. {DATABASE_EXAMPLE}"
+    try:
+        config = dj_database_url.parse(url)
+    except ValueError:
+        return f"a URL whose port is a number from 1 to 65535 and whose parts are %-quoted, e.g. {DATABASE_EXAMPLE}"
+    if scheme != "sqlite" and not config.get("NAME") and "service" not in config.get("OPTIONS", {}):
+        return f"a URL that names the database after the last /, e.g. {DATABASE_EXAMPLE}"
+    return None
+
+
+def env_database(name="DATABASE_URL"):
+    """DATABASES["default"] for the URL in `name`, parsed by dj-database-url; None when it is empty or unset
+    (the settings then use SQLite)."""
+    import dj_database_url
+
+    url = os.environ.get(name, "").strip()
+    if not url:
+        return None
+    problem = database_url_problem(url)
+    if problem:
+        misconfigured(name, masked(url), problem)
+    return dj_database_url.parse(url)

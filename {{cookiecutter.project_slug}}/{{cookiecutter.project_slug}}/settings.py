@@ -15,7 +15,14 @@ from django.utils.crypto import salted_hmac
 from dotenv import load_dotenv
 
 # Parse each variable; a malformed value stops the process with one sentence naming it (environment.py).
-from {{ cookiecutter.project_slug }}.environment import env_bool, env_choice, env_int, env_list, env_redis_urls
+from {{ cookiecutter.project_slug }}.environment import (
+    env_bool,
+    env_choice,
+    env_database,
+    env_int,
+    env_list,
+    env_redis_urls,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ENV_FILE = BASE_DIR / ".env"
@@ -180,15 +187,21 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": {
+
+def sqlite_database():
+    """The SQLite database used when DATABASE_URL is empty: its DATABASES entry."""
+    return {
         "ENGINE": "django.db.backends.sqlite3",
         # DJANGO_SQLITE_PATH: a database elsewhere (a Docker volume; the tests' live server on the test db).
         "NAME": os.environ.get("DJANGO_SQLITE_PATH") or BASE_DIR / "db.sqlite3",
         # Tests never touch the development database.
         "TEST": {"NAME": BASE_DIR / "test_db.sqlite3"},
     }
-}
+
+
+# DATABASE_URL, parsed by dj-database-url: empty for SQLite (above), or postgres://USER:PASSWORD@HOST:PORT/NAME
+# (docs/settings.md). Connections are not kept between requests (CONN_MAX_AGE 0), as Django advises under ASGI.
+DATABASES = {"default": env_database("DATABASE_URL") or sqlite_database()}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

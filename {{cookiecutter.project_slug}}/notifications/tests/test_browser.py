@@ -63,9 +63,10 @@ def test_a_logged_in_page_outlives_a_server_crash_and_the_database_stays_whole(
     page.click("text=Notify me")
     expect(page.locator("#log div")).to_have_text(["alice: after the crash"])
     # The demos keep no rows of their own; Django's (the user, the login session) are whole.
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA integrity_check")
-        assert cursor.fetchone() == ("ok",)
+    if connection.vendor == "sqlite":  # a server database (pytest --postgresql) is not a file a crash can tear
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA integrity_check")
+            assert cursor.fetchone() == ("ok",)
     assert Session.objects.count() == 1
 
 

@@ -4,15 +4,21 @@ The suite runs on the in-memory channel layer. `pytest --redis` runs it again on
 private redis-server started on a free loopback port for the session (never the one in REDIS_URL); tests
 marked `redis` need that: without --redis they are skipped and say why. Tests marked `memory_layer` (what a
 single process does) are skipped with --redis.
+
+The test database is SQLite (test_db.sqlite3 beside manage.py, one per xdist worker), whatever DATABASE_URL says.
+`pytest --postgresql` makes it on a private PostgreSQL server instead, started from Debian's packages (initdb,
+postgres) on a free loopback port for the session (never the one in DATABASE_URL). The two options combine.
 """
 
 import os
 import uuid
+from urllib.parse import urlsplit
 
+import dj_database_url
 import pytest
 from django.test import override_settings
 
-from {{ cookiecutter.project_slug }}.settings import caches_for, channel_layers_for
+from {{ cookiecutter.project_slug }}.settings import caches_for, channel_layers_for, sqlite_database
 
 from . import processes
 from .browser import CHROMIUM, CrashableServer, chromium
@@ -25,6 +31,7 @@ NEEDS_REDIS = "needs a real Redis: run pytest --redis (it starts a private redis
 
 def pytest_addoption(parser):
     parser.addoption("--redis", action="store_true", help="run on channels-redis with a private redis-server")
+    parser.addoption("--postgresql", action="store_true", help="run on a private PostgreSQL server (initdb, postgres)")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -51,6 +58,78 @@ def redis_url(request, tmp_path_factory):
     processes.stop(process)
 
 
+@pytest.fixture(scope="session")
+def postgresql_url(request, tmp_path_factory):
+    """URL of the session's private PostgreSQL server, its `postgres` database (only with --postgresql). Each
+    xdist worker starts one of its own."""
+    if not request.config.getoption("--postgresql"):
+        pytest.skip("needs PostgreSQL: run pytest --postgresql (it starts a private server)")
+    directory = tmp_path_factory.mktemp("postgresql")
+    try:
+        process, url = processes.start_postgresql_server(directory, log=directory / "server.log")
+    except processes.MissingProgram as error:
+        raise pytest.UsageError(f"--postgresql needs PostgreSQL: {error}") from None
+    except processes.StartFailed as error:
+        log = directory / "server.log"
+        raise pytest.UsageError(f"--postgresql: {error}:\n{log.read_text() if log.exists() else ''}") from None
+    yield url
+    processes.stop_postgresql_server(process)
+    processes.remove_postgresql_data(directory)
+
+
+def use_database(database):
+    """Make `database` (a DATABASES entry) the default database, before any test has used it."""
+    from django.conf import settings
+    from django.db import connections
+
+    # The connection handler and pytest-django share this very dict; the handler's defaults are filled in again.
+    default = settings.DATABASES["default"]
+    default.clear()
+    default.update(connections.configure_settings({"default": database})["default"])
+    connections["default"].close()
+    del connections["default"]  # made again, with the new ENGINE, on next use
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_database(request):
+    """The database of the session: the SQLite file of settings.py, or with --postgresql the private server,
+    whatever DATABASE_URL says. Returns the server's URL ("" for SQLite).
+
+    Processes a test starts with process_env get the test database. Those started with os.environ get SQLite
+    (DATABASE_URL empty: db.sqlite3, or their DJANGO_SQLITE_PATH), never .env's database."""
+    url = request.getfixturevalue("postgresql_url") if request.config.getoption("--postgresql") else ""
+    use_database(dj_database_url.parse(url) if url else sqlite_database())
+    before = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = ""
+    yield url
+    if before is None:
+        os.environ.pop("DATABASE_URL", None)
+    else:
+        os.environ["DATABASE_URL"] = before
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(session_database, django_db_modify_db_settings_parallel_suffix):
+    """pytest-django's hook for the test database's settings: on the session's database (session_database), one
+    test database per xdist worker (pytest-django's suffix, `_gw0`...)."""
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, session_database, django_db_blocker):
+    """pytest-django's test databases; before it drops PostgreSQL's, the sessions still open on it are ended (a
+    thread's connection, a process a test left) so that DROP DATABASE is not refused."""
+    yield
+    if session_database:
+        from django.db import connection
+
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        connection.close()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def channel_layers(request):
     """Every test runs on the in-memory layer, or with --redis on the private redis-server."""
@@ -71,14 +150,19 @@ def cache_of_the_test(request):
 
 
 @pytest.fixture(scope="session")
-def process_env(request, django_db_setup):
-    """The environment for processes a test starts (a server, runworker, manage.py): the test database and
-    this session's channel layer (the private Redis with --redis, else in-memory; never .env's REDIS_URL)."""
+def process_env(request, django_db_setup, session_database):
+    """The environment for processes a test starts (a server, runworker, manage.py): the test database (SQLite's
+    file, or with --postgresql its URL on the private server) and this session's channel layer (the private Redis
+    with --redis, else in-memory); never .env's DATABASE_URL or REDIS_URL."""
     from django.db import connection
 
     redis_url = request.getfixturevalue("redis_url") if request.config.getoption("--redis") else ""
     env = {name: value for name, value in os.environ.items() if name != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    return {**env, "DJANGO_SQLITE_PATH": str(connection.settings_dict["NAME"]), "REDIS_URL": redis_url}
+    test_database = str(connection.settings_dict["NAME"])
+    if session_database:
+        database_url = urlsplit(session_database)._replace(path=f"/{test_database}").geturl()
+        return {**env, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    return {**env, "DATABASE_URL": "", "DJANGO_SQLITE_PATH": test_database, "REDIS_URL": redis_url}
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,20 @@
-"""Real processes for tests: a free loopback port, a private redis-server, uvicorn with this project's options.
+"""Real processes for tests: a free loopback port, a private redis-server or PostgreSQL server, uvicorn with this
+project's options.
 
 Plain Python with no Django import and no template variable: the cookiecutter template's own suite and
 benchmarks load this very file, so each starter is written once.
 """
 
 import importlib.util
+import os
+import pwd
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -80,6 +86,118 @@ def start_redis_server(directory, port=None, timeout=10, launch=launch, **launch
     command = [server, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"]
     process = launch(command, directory, **launch_options)
     return wait_for_port(process, port, "redis-server", timeout), f"redis://{HOST}:{port}/0"
+
+
+def postgresql_programs():
+    """The folder of PostgreSQL's server programs (initdb, postgres): Debian keeps them off the PATH, in
+    /usr/lib/postgresql/VERSION/bin (the newest version wins), or wherever `pg_config --bindir` says."""
+    candidates = []
+    initdb, pg_config = shutil.which("initdb"), shutil.which("pg_config")
+    if initdb:
+        candidates.append(Path(initdb).resolve().parent)  # /usr/local/bin/initdb may be a link into the folder
+    if pg_config:
+        bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10).stdout.strip()
+        candidates.append(Path(bindir))
+    versions = Path("/usr/lib/postgresql").glob("*/bin")
+    candidates += sorted(versions, key=lambda path: [int(n) for n in re.findall(r"\d+", path.parent.name)])[::-1]
+    for folder in candidates:
+        if all((folder / name).is_file() for name in ("initdb", "postgres", "pg_isready")):
+            return folder
+    raise MissingProgram("PostgreSQL's initdb and postgres are not installed (Debian: apt-get install postgresql)")
+
+
+def postgresql_user():
+    """The Popen options that run PostgreSQL: none for a normal user; as root (PostgreSQL refuses to run as root)
+    the `postgres` user Debian's package creates, else `nobody`."""
+    if os.geteuid() != 0:
+        return {}
+    for name in ("postgres", "nobody"):
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    raise MissingProgram("running as root, and there is no postgres or nobody user to run PostgreSQL as")
+
+
+def postgresql_data(directory):
+    """The data folder of the PostgreSQL cluster that belongs to `directory`, made on first use (empty, owned by
+    the user that runs PostgreSQL). As root it is a private folder under the system temp dir, linked from
+    `directory`/data: pytest's temp folders are closed to other users. remove_postgresql_data() deletes it."""
+    link = Path(directory) / "data"
+    if link.exists():
+        return link.resolve()
+    user = postgresql_user()
+    if not user:
+        link.mkdir(mode=0o700)
+        return link
+    data = Path(tempfile.mkdtemp(prefix="postgresql-"))  # mode 0700
+    os.chown(data, user["user"], user["group"])
+    link.symlink_to(data)
+    return data
+
+
+def start_postgresql_server(directory, port=None, timeout=30, launch=launch, **launch_options):
+    """A PostgreSQL server on a free loopback port (or `port`), its cluster in `directory` (initdb on the first
+    call; a later call with the same `directory` starts the same data again), its unix socket in the data folder;
+    returns (process, url) once it answers. The URL names the `postgres` superuser (no password: trust, on
+    127.0.0.1 only) and database. Tuned for tests: nothing is flushed to disk (fsync off), so a crash of the
+    machine loses the cluster. `launch` and `launch_options`: how to start the process. Stop it with
+    stop_postgresql_server(), then remove_postgresql_data(directory)."""
+    programs = postgresql_programs()
+    user = postgresql_user()
+    data = postgresql_data(directory)
+    if not (data / "PG_VERSION").exists():
+        initdb = [programs / "initdb", "--pgdata", data, "--username", "postgres", "--auth", "trust"]
+        initdb += ["--encoding", "UTF8", "--no-locale", "--no-sync"]
+        # As another user, the working folder must be one that user may enter.
+        done = subprocess.run(initdb, cwd=data, capture_output=True, text=True, timeout=120, **user)
+        if done.returncode != 0:
+            raise StartFailed(f"initdb failed in {data}:\n{done.stdout}{done.stderr}")
+    port = port or free_port()
+    # The unix socket goes in the data folder, unless its path would pass the 107 bytes a socket path may have.
+    sockets = data if len(str(data)) < 80 else ""
+    command = [programs / "postgres", "-D", data, "-k", sockets, "-p", str(port), "-c", f"listen_addresses={HOST}"]
+    command += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+    process = launch([str(arg) for arg in command], data, **launch_options, **user)
+    deadline = time.monotonic() + timeout
+    wait_for_port(process, port, "postgres", timeout)
+    # The port opens before the server takes sessions ("the database system is starting up"): ask until it does.
+    ready = [programs / "pg_isready", "--host", HOST, "--port", str(port), "--username", "postgres", "--timeout", "2"]
+    try:
+        while subprocess.run(ready, capture_output=True, timeout=10).returncode != 0:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise StartFailed(f"postgres did not take sessions on port {port}", process)
+            time.sleep(0.05)
+    except BaseException:
+        stop_postgresql_server(process)  # never left running behind a failed start
+        raise
+    return process, f"postgres://postgres@{HOST}:{port}/postgres"
+
+
+def stop_postgresql_server(process, timeout=10):
+    """Fast shutdown (SIGINT: open sessions are ended, where SIGTERM would wait for them), then SIGKILL if it has
+    not ended within `timeout` s; True if it ended on SIGINT."""
+    if process.poll() is not None:
+        return True
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return False
+
+
+def remove_postgresql_data(directory):
+    """Delete the cluster of `directory` (stop its server first), and the private folder it was in as root."""
+    link = Path(directory) / "data"
+    if link.is_symlink():
+        shutil.rmtree(link.resolve(), ignore_errors=True)
+        link.unlink()
+    else:
+        shutil.rmtree(link, ignore_errors=True)
 
 
 def start_uvicorn(app, port, cwd, env=None, timeout=30, launch=launch, **launch_options):

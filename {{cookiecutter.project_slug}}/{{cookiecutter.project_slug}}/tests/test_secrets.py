@@ -93,13 +93,13 @@ def test_a_real_servers_log_never_holds_a_token(uvicorn_server, django_user_mode
         assert secret not in log
 
 
-@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")  # only its NAME, read by the check
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")  # a SQLite file of its own, read by the check
 def test_env_and_sqlite_files_others_can_read_are_a_deploy_warning(settings, tmp_path):
     env, database = tmp_path / ".env", tmp_path / "db.sqlite3"
     env.write_text("DJANGO_SECRET_KEY=x\n")
     sqlite3.connect(database).close()
     settings.ENV_FILE = env
-    settings.DATABASES = {**settings.DATABASES, "default": {**settings.DATABASES["default"], "NAME": database}}
+    settings.DATABASES = {**settings.DATABASES, "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": database}}
     for mode, expected in ((0o644, {"secrets.W001", "secrets.W002"}), (0o640, {"secrets.W001", "secrets.W002"})):
         env.chmod(mode)
         database.chmod(mode)

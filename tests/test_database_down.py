@@ -1,0 +1,73 @@
+"""A PostgreSQL that goes away degrades a postgresql bake, never stops it: under a real uvicorn, /readyz turns 503
+naming the database within its timeout while /healthz stays 200, and turns 200 again once PostgreSQL is back."""
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from .support.bakes import POSTGRESQL_BAKE, baked_env, run_in
+from .support.processes import launch, output, project_processes, start_uvicorn, stop
+from .test_dependencies_down import page_status, probe, probe_timeout, wait_until
+
+pytestmark = pytest.mark.other_bake
+
+
+@pytest.fixture(scope="module")
+def project(cookies_session):
+    result = cookies_session.bake(extra_context=POSTGRESQL_BAKE)
+    assert result.exit_code == 0, result.exception
+    return Path(result.project_path)
+
+
+def start_postgresql(directory, port=None):
+    """The baked project's own PostgreSQL starter, its output collected (support.processes.launch); a missing
+    PostgreSQL skips the test (fails it in CI, which installs it)."""
+    try:
+        return project_processes.start_postgresql_server(directory, port, timeout=30, launch=launch)
+    except project_processes.MissingProgram as error:
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(str(error))
+
+
+def stop_postgresql(process):
+    """Fast shutdown of a server started by start_postgresql; returns what it printed."""
+    project_processes.stop_postgresql_server(process, timeout=15)
+    process.reader.join(timeout=10)
+    return output(process)
+
+
+def test_readyz_follows_postgresql_while_healthz_stays_up(project, tmp_path):
+    timeout = probe_timeout(project)
+    ready, alive = (200, {"status": "ready"}), (200, {"status": "ok"})
+    postgresql, url = start_postgresql(tmp_path)
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    server = None
+    try:
+        env = baked_env(DATABASE_URL=url, REDIS_URL="")
+        run_in(project, "python", "manage.py", "migrate", "--verbosity", "0", env=env)
+        server, address = start_uvicorn(project, env)
+        assert page_status(address, "/") == 200
+        assert [probe(address, "/readyz")[:2] for _ in range(3)] == [ready] * 3
+
+        # PostgreSQL stopped: connections are refused at once, so /readyz says so well within its timeout.
+        stop_postgresql(postgresql)
+        for _ in range(3):
+            status, body, took = probe(address, "/readyz")
+            assert status == 503 and body["status"] == "unready" and list(body["failed"]) == ["database"], body
+            assert f"port {port}" in body["failed"]["database"], body
+            assert took < timeout, took
+        assert [probe(address, "/healthz")[:2] for _ in range(3)] == [alive] * 3
+
+        # Back on the same port with the same data: /readyz turns 200 again by itself.
+        postgresql, _ = start_postgresql(tmp_path, port)
+        back = time.monotonic()
+        wait_until(lambda: probe(address, "/readyz")[0] == 200, timeout=10, what="/readyz after PostgreSQL returned")
+        assert time.monotonic() - back < 10
+        assert [probe(address, "/readyz")[:2] for _ in range(3)] == [ready] * 3
+    finally:
+        printed = stop(server) if server is not None else ""
+        stop_postgresql(postgresql)
+        project_processes.remove_postgresql_data(tmp_path)
+    assert "Not ready:" in printed and "Ready again: the database answers." in printed, printed
+    assert "Traceback" not in printed, printed
