@@ -18,6 +18,7 @@ BAKES = [pytest.param(name, marks=() if name == "defaults" else pytest.mark.othe
 # quick ones fill the end. Left in file order, the run ended with one worker alone on a long test for minutes.
 LONG_TESTS = (
     "test_readme_and_message_commands_run",
+    "test_ci_job_passes",
     "test_baked_project_tests_pass",
     "test_a_minute_of_churn",
     "test_every_run_configuration_works",

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from .support.bakes import BAKED_PYTEST, baked_env, run_captured, run_in, run_mypy
+from .support.bakes import BAKED_PYTEST, SCREENSHOTS, baked_env, check_suite_output, run_captured, run_in, run_mypy
 from .support.pythons import PYTHONS, environment
 from .support.run_configs import all_configs, check_uvicorn
 
 UNRENDERED = re.compile(r"\{\{\s*cookiecutter|\{%-?\s*(if|for|raw)\b[^%]*cookiecutter")
 DEMO_APPS = ["echo", "chat", "notifications", "tasks"]
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def text_files(project):
@@ -78,51 +77,28 @@ def test_deploy_files_are_present_only_when_chosen(baked):
     assert ("## Deploy" in (project / "README.md").read_text()) == wanted
 
 
-def test_mypy_passes(baked):
-    run_mypy(baked[2])  # [tool.mypy] in the baked pyproject.toml sets the strictness
-
-
-# Each baked suite runs twice: on the in-memory layer (in two parts, so that the fast lane can leave the browser
-# tests out; that part on two xdist workers, as a developer runs it), and with --redis (two workers, each on a
-# redis-server of its own).
+# Each bake's checks, mypy and its own suite (on the in-memory layer, on Redis, in the browser) run as its CI
+# workflow runs them: tests/test_ci_workflow.py. Here, the defaults bake's suite on the newer interpreters, in the
+# parts of SUITE_RUNS below.
 SUITE_RUNS = {
     "memory-no-browser": ["-m", "not browser", "-n", "2"],
     "memory-browser": ["-m", "browser"],
-    "redis": ["--redis", "-n", "2"],
-    "redis-no-browser": ["--redis", "-m", "not browser", "-n", "2"],
-    # What only the in-memory layer runs (the rest runs in "redis" too): for an interpreter whose Redis run
-    # already runs every other test.
+    # On Redis, all but the browser tests that "memory-browser" runs (those that need Redis are marked `redis`).
+    "redis-but-memory-browser": ["--redis", "-m", "not browser or redis", "-n", "2"],
+    # What only the in-memory layer runs (the rest runs in "redis-but-memory-browser" too): for an interpreter whose
+    # Redis run already runs every other test.
     "memory-layer": ["-m", "memory_layer and not browser"],
 }
-BAKE_RUNS = ["memory-no-browser", "memory-browser", "redis"]  # what a bake with code of its own runs
-# The bakes with different code run every part. The others run the non-browser tests on the in-memory layer:
-# their code differs from the defaults' only in deploy files, editor or name, or (redis-layer) in .env's
-# REDIS_URL, which that run proves the suite overrides; `--redis` sets its own, so the defaults' run covers it.
-SUITE_RUNS_OF = {
-    "defaults": BAKE_RUNS,
-    "no-demo-apps": BAKE_RUNS,
-}
-# The browser run's screenshots of every page, one folder per bake: CI keeps build/ (README, Tests).
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"
-
-
-@pytest.mark.parametrize(
-    "run", [pytest.param(name, marks=pytest.mark.fast if name == "memory-no-browser" else ()) for name in BAKE_RUNS]
-)
-def test_baked_project_tests_pass(baked, run):
-    name, context, project = baked
-    if run not in SUITE_RUNS_OF.get(name, ["memory-no-browser"]):
-        pytest.skip(f"the {name} bake's code is run {run} in another bake (SUITE_RUNS_OF)")
-    # A bake that runs one part runs it in one process: beside this suite's own workers, a second worker of its
-    # own would cost CPU (another Django, collection and test database) and save no time.
-    run_baked_suite(name, context, project, run, one_process=name not in SUITE_RUNS_OF)
 
 
 # The defaults bake on the other supported interpreters, in environments installed from its own uv.lock
 # (tests/support/pythons.py): on Python 3.13 with Django 6.1 every test once, on Redis, and the in-memory layer's
 # own and the browser tests on that layer; on 3.12 with Django 6.0 the part without browsers (and, below,
 # checks, lint and mypy on both).
-PYTHON_RUNS = {"py3.13": ["memory-layer", "memory-browser", "redis-no-browser"], "py3.12": ["memory-no-browser"]}
+PYTHON_RUNS = {
+    "py3.13": ["memory-layer", "memory-browser", "redis-but-memory-browser"],
+    "py3.12": ["memory-no-browser"],
+}
 
 
 @pytest.mark.parametrize(("python", "run"), [(python, run) for python, runs in PYTHON_RUNS.items() for run in runs])
@@ -157,42 +133,24 @@ def python_env(executable=None, **extra):
 
 def run_baked_suite(name, context, project, run, python=None, one_process=False):
     """Run part `run` of a bake's own suite with `python` (default: this environment's), in one process or as
-    SUITE_RUNS says, and check what it says."""
-    demo_apps = context.get("include_demo_apps", True)
+    SUITE_RUNS says, and check what it says (check_suite_output); a browser run keeps its screenshots in
+    build/screenshots/<name>-<environment>/."""
     options = SUITE_RUNS[run]
     if one_process and "-n" in options:
         at = options.index("-n")
         options = options[:at] + options[at + 2 :]
     command = [str(python or sys.executable), *BAKED_PYTEST, *options]
-    screenshots = SCREENSHOTS / (name if python is None else f"{name}-{Path(python).parent.parent.name}")
+    screenshots = None
     if run == "memory-browser":
+        screenshots = SCREENSHOTS / (name if python is None else f"{name}-{Path(python).parent.parent.name}")
         shutil.rmtree(screenshots, ignore_errors=True)
         command += ["--screenshots", str(screenshots)]
     env = python_env(python)
     # Under the template suite's own workers a part takes 2-4 minutes; pytest-timeout stops a test at 600 s.
     result = run_captured(command, project, env, timeout=570)
     assert result.returncode == 0, f"{' '.join(command)} failed in {project}:\n{result.stdout}\n{result.stderr}"
-    summary = result.stdout.splitlines()[-1]
-    assert re.search(r"\d+ passed", summary) and "failed" not in summary, result.stdout
+    summary = check_suite_output(result.stdout, context, django_5=python is None, screenshots=screenshots)
     print(f"{name} {run} on {command[0]}: {summary}")
-    # Every skip is one of the two layer-specific kinds and says how to run it, a test of what this bake's
-    # options left out (the demo apps' routes, the deploy files), or one of Django 6 (CSP) on Django 5.2.
-    skips = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
-    allowed = ["--redis"]
-    if not demo_apps:
-        allowed.append("demo apps left out")
-    if not context.get("include_deploy", True):
-        allowed.append("baked without deploy/")
-    if python is None:
-        allowed.append("sends no Content-Security-Policy: its CSP middleware is new in Django 6.0")
-    assert all(any(reason in line for reason in allowed) for line in skips), result.stdout
-    if CHROMIUM.exists() or os.environ.get("CI"):
-        # The browser tests skip only without chromium, which CI installs: here they must have run.
-        assert "chromium" not in result.stdout, result.stdout
-        if run == "memory-browser":
-            pages = ["home", "login"] + (["echo", "chat-room", "notifications", "tasks"] if demo_apps else [])
-            saved = {path.name for path in screenshots.glob("*.png")}
-            assert saved == {f"{page}{size}.png" for page in pages for size in ["", "-phone"]}
 
 
 @pytest.mark.parametrize("layer", ["memory", "redis"])
@@ -239,7 +197,7 @@ def test_each_demo_app_can_be_deleted_on_its_own(cookies, app):
     settings = next(project.glob("*/settings.py"))
     settings.write_text(settings.read_text().replace(f'    "{app}",\n', ""))
     run_in(project, "python", "manage.py", "check", "--fail-level", "WARNING")
-    result = run_in(project, "python", *BAKED_PYTEST, "-m", "not browser")
+    result = run_in(project, "python", *BAKED_PYTEST, "-m", "not browser", timeout=570)
     assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout, result.stdout
 
 
@@ -258,6 +216,6 @@ def test_newapp_scaffold_gives_a_project_that_still_passes_everything(cookies, c
     run_in(project, "python", "manage.py", "check", "--fail-level", "WARNING")
     run_in(project, sys.executable, "-m", "ruff", "check", "--no-cache", ".")
     run_in(project, sys.executable, "-m", "ruff", "format", "--no-cache", "--check", ".")
-    result = run_in(project, "python", *BAKED_PYTEST, "-m", "not browser")
+    result = run_in(project, "python", *BAKED_PYTEST, "-m", "not browser", timeout=570)
     assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout, result.stdout
     assert "orders/tests/test_consumers.py" in run_in(project, "python", "-m", "pytest", "--co", "-q").stdout

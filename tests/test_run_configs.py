@@ -88,7 +88,7 @@ def suite_size(project):
 def prove_pytest(config, project, extra_env):
     """The configuration finds every test of the project and runs the consumers' tests green.
 
-    The whole suite, browser and --redis runs included, is test_bake's job (test_baked_project_tests_pass):
+    The whole suite, browser and --redis runs included, is test_ci_workflow's job (test_ci_job_passes):
     running it again for each of a bake's three test configurations doubled this suite's time.
     """
     env = config_env(config, extra_env)
