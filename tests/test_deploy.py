@@ -354,6 +354,13 @@ def test_the_two_compose_variants_agree_apart_from_the_database(project, postgre
     postgresql = yaml.safe_load((postgresql_project / name).read_text())
     assert "db" not in sqlite["services"] and "db" in postgresql["services"]
     assert without_database(sqlite) == without_database(postgresql)
+    if name == "compose.yaml":
+        # .env's DATABASE_URL names the development machine's database, unreachable from a container: the SQLite
+        # file sets it empty, so the volume's db.sqlite3 is used even when .env names PostgreSQL.
+        django_services = [
+            service for service in sqlite["services"].values() if "DJANGO_SQLITE_PATH" in service.get("environment", {})
+        ]
+        assert django_services and all(service["environment"]["DATABASE_URL"] == "" for service in django_services)
 
 
 def test_postgresql_dev_compose_publishes_the_database_on_loopback_only(postgresql_project):

@@ -6,9 +6,8 @@ No Django import and no side effect: deploy/gunicorn.conf.py uses it before Djan
 """
 
 import os
-import re
 import sys
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")
@@ -17,6 +16,7 @@ REDIS_SCHEMES = ("redis", "rediss", "unix")
 # database needs its driver in pyproject.toml and its dj-database-url scheme here ("mysql", ...).
 DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql", "sqlite")
 DATABASE_EXAMPLE = "postgres://USER:PASSWORD@127.0.0.1:5432/NAME"
+CONNECT_TIMEOUT_SECONDS = 5  # PostgreSQL connections (libpq's connect_timeout)
 
 
 def misconfigured(name, value, expected):
@@ -52,11 +52,14 @@ def env_choice(name, default, choices):
 
 
 def without_password(url):
-    """`url` with its password (if any) replaced by ***, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """`url` with its password (if any) replaced by ***, for messages. By position, not by parsing: the password
+    is what follows the user's ":" up to the last "@", so one that is not %-quoted (holding / # ? or @) is hidden
+    too, in a URL that urllib cannot split."""
+    scheme, separator, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not separator or not at or ":" not in userinfo:
         return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
 
 
 def redis_url_problem(url):
@@ -99,14 +102,6 @@ def env_redis_urls(name="REDIS_URL"):
     return urls
 
 
-def masked(url):
-    """`url` with its password replaced by ***, even when it does not parse as a URL (then by pattern)."""
-    try:
-        return without_password(url)
-    except ValueError:
-        return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
-
-
 def database_url_problem(url):
     """What is wrong with a DATABASE_URL (a phrase), or None. Checks what dj-database-url or the driver would
     only refuse later, with a traceback: an unknown scheme, a malformed port, no database name."""
@@ -134,5 +129,10 @@ def env_database(name="DATABASE_URL"):
         return None
     problem = database_url_problem(url)
     if problem:
-        misconfigured(name, masked(url), problem)
-    return dj_database_url.parse(url)
+        misconfigured(name, without_password(url), problem)
+    database = dj_database_url.parse(url)
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        # A server that accepts the connection and never answers (hung, or stopped with SIGSTOP) fails the
+        # connection after this long instead of holding its thread for ever; ?connect_timeout= in the URL wins.
+        database.setdefault("OPTIONS", {}).setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+    return database

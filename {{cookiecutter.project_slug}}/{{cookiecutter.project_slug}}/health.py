@@ -17,6 +17,7 @@
 import asyncio
 import logging
 import time
+import weakref
 from typing import Any
 
 import redis
@@ -93,14 +94,33 @@ async def readiness_problems():
     empty when both work."""
     timeout = PROBE_TIMEOUT_SECONDS
     checks = {
-        # Not thread_sensitive: a database that hangs holds a thread of its own, never the request's.
-        DATABASE: sync_to_async(database_problem, thread_sensitive=False)(),
+        DATABASE: database_check(),
         CHANNEL_LAYER: channel_layer_round_trip_problem(),
     }
     problems = await asyncio.gather(*(within(timeout, check) for check in checks.values()))
     for dependency, problem in zip(checks, problems, strict=True):
         report(dependency, problem)
     return {dependency: problem for dependency, problem in zip(checks, problems, strict=True) if problem}
+
+
+# The database check in flight, per event loop (a loop that is gone takes its entry with it).
+_database_checks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Future[str | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def database_check():
+    """database_problem() in a thread of its own (not thread_sensitive: a database that hangs holds that thread,
+    never the request's). While one is still waiting, later probes wait for that one instead of starting
+    another: a hung database holds one thread of the loop's pool, not one per probe."""
+    loop = asyncio.get_running_loop()
+    check = _database_checks.get(loop)
+    if check is None or check.done():
+        check = _database_checks[loop] = asyncio.ensure_future(
+            sync_to_async(database_problem, thread_sensitive=False)()
+        )
+    # Shielded: a probe that times out leaves the check running for the next probe to wait on.
+    return await asyncio.shield(check)
 
 
 async def within(seconds, check):

@@ -21,7 +21,8 @@ from django.views.debug import SafeExceptionReporterFilter
 
 PRIVATE_BITS = 0o077  # permissions for the file's group and for everyone else
 # scheme://userinfo@ : the userinfo runs to the last "@" before the host's end.
-URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)([^/?#\s'\"]*)@")
+# The userinfo runs to the last "@" before the URL ends: a password that is not %-quoted may hold / ? # or @.
+URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)([^\s'\"]*)@")
 MIN_SECRET_LENGTH = 4  # shorter "passwords" would mask ordinary text all over the page
 
 checked: set[str] = set()  # database files this process has made private already

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from {{ cookiecutter.project_slug }}.environment import env_database
+from {{ cookiecutter.project_slug }}.environment import CONNECT_TIMEOUT_SECONDS, env_database
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SHOW_DATABASE = (
@@ -68,6 +68,13 @@ def test_a_postgres_url_gives_each_part(monkeypatch):
     assert database["OPTIONS"] == {"connect_timeout": 5}
     # Under ASGI, Django advises against persistent connections.
     assert database["CONN_MAX_AGE"] == 0
+
+
+@pytest.mark.parametrize(("query", "seconds"), [("", CONNECT_TIMEOUT_SECONDS), ("?connect_timeout=30", 30)])
+def test_a_postgres_connection_gives_up_on_a_server_that_never_answers(monkeypatch, query, seconds):
+    monkeypatch.setenv("DATABASE_URL", f"postgres://app:pw@127.0.0.1:5432/shop{query}")
+    database = env_database("DATABASE_URL")
+    assert database is not None and database["OPTIONS"]["connect_timeout"] == seconds
 
 
 @pytest.mark.parametrize("url", ["", "   "])

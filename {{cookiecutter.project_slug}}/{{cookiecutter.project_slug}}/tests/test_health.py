@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -153,3 +154,25 @@ def test_quiet_probes_drops_only_the_probes_access_lines(path, logged):
     args = ("127.0.0.1:50000", "GET", path, "1.1", 200)
     record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', args, None)
     assert health.QuietProbes().filter(record) is logged
+
+
+async def test_a_database_that_never_answers_holds_one_thread_whatever_the_probes(monkeypatch):
+    # Each probe that started a check of its own would leave one more thread stuck in the driver, until the
+    # loop's thread pool is full and everything that needs it (DNS lookups, sync_to_async) waits too.
+    monkeypatch.setattr(health, "PROBE_TIMEOUT_SECONDS", 0.2)
+    answer, started = threading.Event(), []
+
+    def hung_database():
+        started.append(threading.get_ident())
+        assert answer.wait(10), "the test never let the database answer"
+        return None
+
+    monkeypatch.setattr(health, "database_problem", hung_database)
+    try:
+        for _ in range(3):
+            problems = await asyncio.wait_for(health.readiness_problems(), 10)
+            assert problems["database"] == "no answer within 0.2 s"
+        assert len(started) == 1
+    finally:
+        answer.set()
+    assert "database" not in await asyncio.wait_for(health.readiness_problems(), 10)

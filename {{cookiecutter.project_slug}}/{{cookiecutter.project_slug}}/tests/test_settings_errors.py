@@ -24,6 +24,11 @@ MALFORMED = [
     ("REDIS_URL", "redis://127.0.0.1:6379/0,http://cache"),
     ("REDIS_URL", "unix://"),
     ("REDIS_URL", "rediss://cache.example.org/0?socket_connect_timeout=soon"),
+    # A password that is not %-quoted: urllib cannot split the URL, and the message must still hide it.
+    ("REDIS_URL", "redis://:hunter2/x@127.0.0.1:6379/zero"),
+    ("DATABASE_URL", "postgres://app:hunter2/x@127.0.0.1:5432/app"),
+    ("DATABASE_URL", "postgres://app:hunter2#x@127.0.0.1:5432/app"),
+    ("DATABASE_URL", "mysql://app:hunter2?x@127.0.0.1/app"),
     ("DJANGO_SECURE_HSTS_SECONDS", "abc"),
     ("DJANGO_SECURE_HSTS_SECONDS", "-5"),
     ("WEB_CONCURRENCY", "two"),
