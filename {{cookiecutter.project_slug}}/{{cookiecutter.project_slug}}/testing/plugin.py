@@ -11,6 +11,8 @@ postgres) on a free loopback port for the session (never the one in DATABASE_URL
 """
 
 import os
+import signal
+import threading
 import uuid
 from urllib.parse import urlsplit
 
@@ -27,6 +29,18 @@ from .live_server import LiveServer
 pytest_plugins = ["{{ cookiecutter.project_slug }}.testing.screenshots"]
 
 NEEDS_REDIS = "needs a real Redis: run pytest --redis (it starts a private redis-server)"
+
+
+def pytest_configure(config):
+    """A run stopped with SIGTERM (an IDE's stop button, CI cancelling a job, `kill`) ends as Ctrl+C does: the
+    fixtures tear down, so the servers the session started (redis-server, PostgreSQL, uvicorn) stop with it
+    instead of running on. A handler someone else installed is left alone."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
 
 
 def pytest_addoption(parser):
