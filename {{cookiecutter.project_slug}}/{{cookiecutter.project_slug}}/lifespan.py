@@ -61,7 +61,7 @@ def start_in_process_workers(channel_workers):
     names = sorted(channel_workers)
     logger.warning(
         "The channel layer is in-memory, so this server process runs the background workers for %s itself; "
-        "`manage.py runworker` cannot reach it. Set REDIS_URL to run workers in their own processes.",
+        "`manage.py runworker <channel>` cannot reach it. Set REDIS_URL to run workers in their own processes.",
         ", ".join(names),
     )
     worker = BoundedWorker(
