@@ -4,9 +4,10 @@ import fcntl
 import importlib.util
 import os
 import re
+import signal
 import subprocess
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -72,12 +73,26 @@ BAKED_PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
 
 def run_captured(command, cwd, env, timeout):
-    """subprocess.run capturing text output; past `timeout` seconds, fail with what the command printed so far."""
-    try:
-        return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as hung:
-        out, err = (text.decode(errors="replace") if text else "" for text in (hung.output, hung.stderr))
-        pytest.fail(f"{' '.join(map(str, command))} in {cwd} ran past {timeout} s:\n{out}\n{err}")
+    """subprocess.run capturing text output; past `timeout` seconds, fail with what the command printed so far.
+
+    The command runs in a process group of its own, stopped whole past the timeout: SIGTERM first (a baked
+    pytest then tears down the servers it started), SIGKILL for what is left 10 s later."""
+    with subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as process:
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                out, err = process.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                out, err = "", ""
+            finally:
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+            pytest.fail(f"{' '.join(map(str, command))} in {cwd} ran past {timeout} s:\n{out}\n{err}")
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
 def run_in(project, *args, env=None, timeout=300):
