@@ -62,10 +62,11 @@ def jobs_of(context):
 
 # Bakes whose code differs from the defaults' only in names, editor, deploy files and .env (which CI writes anew
 # from .env.example anyway): the defaults bake runs their other jobs. Each runs its checks (its names, its files)
-# and the job its options are about.
+# and the job its options are about. The redis-layer bake differs only in .env, which a checkout does not have:
+# its tests job would be the defaults' to the letter.
 SAME_CODE_JOBS = {
     "no-deploy": ["checks", "tests"],
-    "redis-layer": ["checks", "tests"],
+    "redis-layer": ["checks"],
     "other-name": ["checks", "tests"],
     "postgresql": ["checks", "tests-postgresql"],
 }
@@ -293,7 +294,12 @@ def run_step(command, clone, env, step, context, bake_name):
     if re.search(r"\bpytest\b", step["run"]):
         words = shlex.split(step["run"])
         screenshots = clone / words[words.index("--screenshots") + 1] if "--screenshots" in words else None
-        check_suite_output(result.stdout, context, screenshots=screenshots)
+        if re.search(r"collected \d+ items / \d+ deselected / 0 selected", result.stdout):
+            # A step that allows pytest's "no test selected" (exit status 5) may select none only in a bake
+            # without the demo apps: the one browser test that needs Redis is theirs.
+            assert "[ $? -eq 5 ]" in step["run"] and not context.get("include_demo_apps", True), result.stdout
+        else:
+            check_suite_output(result.stdout, context, screenshots=screenshots)
         if "--postgresql" in words:
             assert "run pytest --postgresql" not in result.stdout, result.stdout  # none skipped for want of it
         if screenshots is not None:  # kept for people to look at, as CI keeps the artifact
