@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .support.bakes import MATRIX
+from .support.bakes import MATRIX, POSTGRESQL_BAKE
 from .support.processes import start_redis, stop
 
 # The fast lane (`make test-fast`) bakes the defaults only: the other combinations are marked `other_bake`.
@@ -47,6 +47,14 @@ def baked(request, cookies_session):
 def default_bake(cookies_session):
     """The defaults, baked once per test worker (the bake the other interpreters run, tests/support/pythons.py)."""
     result = cookies_session.bake()
+    assert result.exit_code == 0, result.exception
+    return Path(result.project_path)
+
+
+@pytest.fixture(scope="session")
+def postgresql_bake(cookies_session):
+    """A bake on PostgreSQL (POSTGRESQL_BAKE), baked once per test worker."""
+    result = cookies_session.bake(extra_context=POSTGRESQL_BAKE)
     assert result.exit_code == 0, result.exception
     return Path(result.project_path)
 

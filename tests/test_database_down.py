@@ -3,11 +3,10 @@ naming the database within its timeout while /healthz stays 200, and turns 200 a
 
 import os
 import time
-from pathlib import Path
 
 import pytest
 
-from .support.bakes import POSTGRESQL_BAKE, baked_env, run_in
+from .support.bakes import baked_env, run_in
 from .support.processes import launch, output, project_processes, start_uvicorn, stop
 from .test_dependencies_down import page_status, probe, probe_timeout, wait_until
 
@@ -15,10 +14,8 @@ pytestmark = pytest.mark.other_bake
 
 
 @pytest.fixture(scope="module")
-def project(cookies_session):
-    result = cookies_session.bake(extra_context=POSTGRESQL_BAKE)
-    assert result.exit_code == 0, result.exception
-    return Path(result.project_path)
+def project(postgresql_bake):
+    return postgresql_bake
 
 
 def start_postgresql(directory, port=None):

@@ -8,16 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from .support.bakes import POSTGRESQL_BAKE
-
 pytestmark = pytest.mark.other_bake
-
-
-@pytest.fixture(scope="module")
-def postgresql_bake(cookies_session):
-    result = cookies_session.bake(extra_context=POSTGRESQL_BAKE)
-    assert result.exit_code == 0, result.exception
-    return Path(result.project_path)
 
 
 def env_file(project):

@@ -178,16 +178,7 @@ def start_postgresql_server(directory, port=None, timeout=30, launch=launch, **l
 def stop_postgresql_server(process, timeout=10):
     """Fast shutdown (SIGINT: open sessions are ended, where SIGTERM would wait for them), then SIGKILL if it has
     not ended within `timeout` s; True if it ended on SIGINT."""
-    if process.poll() is not None:
-        return True
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=timeout)
-        return True
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        return False
+    return stop(process, timeout, signal.SIGINT)
 
 
 def remove_postgresql_data(directory):
@@ -206,11 +197,12 @@ def start_uvicorn(app, port, cwd, env=None, timeout=30, launch=launch, **launch_
     return wait_for_port(launch(command, cwd, env, **launch_options), port, "uvicorn", timeout)
 
 
-def stop(process, timeout=10):
-    """SIGTERM, then SIGKILL if it has not ended within `timeout` s; True if it ended on SIGTERM."""
+def stop(process, timeout=10, signal_number=signal.SIGTERM):
+    """`signal_number` (SIGTERM), then SIGKILL if it has not ended within `timeout` s; True if it ended on the
+    first."""
     if process.poll() is not None:
         return True
-    process.terminate()
+    process.send_signal(signal_number)
     try:
         process.wait(timeout=timeout)
         return True
