@@ -135,31 +135,44 @@ def probe_timeout(project):
     return float(re.search(r"^PROBE_TIMEOUT_SECONDS = (\d+)", health, re.MULTILINE).group(1))
 
 
+READY, ALIVE = (200, {"status": "ready"}), (200, {"status": "ok"})
+
+
+def assert_unready(address, dependency, named, timeout, times):
+    """/readyz answers 503 naming only `dependency` (its reason holding `named`) within `timeout` s, `times` times
+    in a row, while /healthz stays 200."""
+    for _ in range(times):
+        status, body, took = probe(address, "/readyz")
+        assert status == 503 and body["status"] == "unready" and list(body["failed"]) == [dependency], body
+        assert named in body["failed"][dependency], body
+        assert took < timeout, took
+    assert [probe(address, "/healthz")[:2] for _ in range(times)] == [ALIVE] * times
+
+
+def assert_ready_again(address, what, times):
+    """/readyz turns 200 by itself within 10 s of `what` coming back, and stays 200 `times` times in a row."""
+    back = time.monotonic()
+    wait_until(lambda: probe(address, "/readyz")[0] == 200, timeout=10, what=f"/readyz after {what} returned")
+    assert time.monotonic() - back < 10
+    assert [probe(address, "/readyz")[:2] for _ in range(times)] == [READY] * times
+
+
 @pytest.mark.redis
 def test_readyz_follows_redis_within_its_timeout_while_healthz_stays_up(project, tmp_path):
     timeout = probe_timeout(project)
-    ready, alive = (200, {"status": "ready"}), (200, {"status": "ok"})
     redis_port = free_port()
     redis_server, url = start_redis(tmp_path, redis_port)
     gunicorn, address = start_gunicorn(project, baked_env(REDIS_URL=url), workers=2)
     try:
         assert page_status(address) == 200
-        assert [probe(address, "/readyz")[:2] for _ in range(4)] == [ready] * 4
+        assert [probe(address, "/readyz")[:2] for _ in range(4)] == [READY] * 4
 
         # Redis stopped: refused at once, so every worker says so in well under the timeout.
         stop(redis_server)
-        for _ in range(4):
-            status, body, took = probe(address, "/readyz")
-            assert status == 503 and body["status"] == "unready" and list(body["failed"]) == ["channel_layer"], body
-            assert f"127.0.0.1:{redis_port}" in body["failed"]["channel_layer"], body
-            assert took < timeout, took
-        assert [probe(address, "/healthz")[:2] for _ in range(4)] == [alive] * 4
+        assert_unready(address, "channel_layer", f"127.0.0.1:{redis_port}", timeout, times=4)
 
         redis_server, _ = start_redis(tmp_path, redis_port)
-        back = time.monotonic()
-        wait_until(lambda: probe(address, "/readyz")[0] == 200, timeout=10, what="/readyz after Redis returned")
-        assert time.monotonic() - back < 10
-        assert [probe(address, "/readyz")[:2] for _ in range(4)] == [ready] * 4
+        assert_ready_again(address, "Redis", times=4)
 
         # Redis hung (SIGSTOP: connections open, no answers): /readyz gives up after its timeout, not later.
         os.kill(redis_server.pid, signal.SIGSTOP)
@@ -168,7 +181,7 @@ def test_readyz_follows_redis_within_its_timeout_while_healthz_stays_up(project,
             assert status == 503 and body["failed"] == {"channel_layer": f"no answer within {timeout:g} s"}, body
             assert timeout <= took < timeout + 1.5, took
             status, body, took = probe(address, "/healthz")
-            assert (status, body) == alive and took < 1, took
+            assert (status, body) == ALIVE and took < 1, took
         finally:
             os.kill(redis_server.pid, signal.SIGCONT)
         wait_until(lambda: probe(address, "/readyz")[0] == 200, timeout=10, what="/readyz after Redis answered")
