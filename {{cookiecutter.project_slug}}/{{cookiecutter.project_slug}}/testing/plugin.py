@@ -113,13 +113,9 @@ def session_database(request):
     (DATABASE_URL empty: db.sqlite3, or their DJANGO_SQLITE_PATH), never .env's database."""
     url = request.getfixturevalue("postgresql_url") if request.config.getoption("--postgresql") else ""
     use_database(dj_database_url.parse(url) if url else sqlite_database())
-    before = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = ""
-    yield url
-    if before is None:
-        os.environ.pop("DATABASE_URL", None)
-    else:
-        os.environ["DATABASE_URL"] = before
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATABASE_URL", "")
+        yield url
 
 
 @pytest.fixture(scope="session")
