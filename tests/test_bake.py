@@ -1,5 +1,6 @@
 """Bake each option combination and check the result the way a user would meet it."""
 
+import json
 import os
 import re
 import shutil
@@ -9,7 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from .support.bakes import BAKED_PYTEST, SCREENSHOTS, baked_env, check_suite_output, run_captured, run_in, run_mypy
+from .support.bakes import (
+    BAKED_PYTEST,
+    MATRIX,
+    SCREENSHOTS,
+    TEMPLATE_DIR,
+    app_set_tests,
+    baked_env,
+    check_suite_output,
+    run_captured,
+    run_in,
+    run_mypy,
+)
 from .support.pythons import PYTHONS, environment
 from .support.run_configs import all_configs, check_uvicorn
 
@@ -68,6 +80,25 @@ def test_demo_apps_are_present_only_when_chosen(baked):
         assert (f'    "{app}",' in settings) == wanted
 
 
+@pytest.mark.other_bake
+def test_another_name_leaves_no_trace_of_the_default_one(cookies):
+    """A bake named otherwise holds the defaults' code under its own name only: no path or text keeps the default
+    project name or package. Its CI workflow's tests job would repeat the defaults' (test_ci_workflow's
+    SAME_CODE_JOBS); its run configurations, checks and lint run with its own name."""
+    project = cookies.bake(extra_context=MATRIX["other-name"]).project_path
+    options = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
+    default = options["project_name"]
+    traces = {default, default.lower(), "channels_project", "channels-project"}
+    assert project.name != "channels_project"
+    found = [
+        f"{path.relative_to(project)}: {trace!r}"
+        for path in [project, *project.rglob("*")]
+        for trace in traces
+        if trace in path.name or (path.is_file() and trace in path.read_text(errors="replace"))
+    ]
+    assert not found, found
+
+
 @pytest.mark.fast
 def test_deploy_files_are_present_only_when_chosen(baked):
     _, context, project = baked
@@ -82,13 +113,12 @@ def test_deploy_files_are_present_only_when_chosen(baked):
 # parts of SUITE_RUNS below.
 SUITE_RUNS = {
     "memory-no-browser": ["-m", "not browser", "-n", "2"],
-    "memory-browser": ["-m", "browser"],
-    # On Redis, all but the browser tests that "memory-browser" runs (those that need Redis are marked `redis`).
+    # On Redis, all but the browser tests that the in-memory layer runs (those that need Redis are marked `redis`).
     "redis-but-memory-browser": ["--redis", "-m", "not browser or redis", "-n", "2"],
-    # What only the in-memory layer runs (the rest runs in "redis-but-memory-browser" too): for an interpreter whose
-    # Redis run already runs every other test.
-    "memory-layer": ["-m", "memory_layer and not browser"],
+    # What only the in-memory layer runs, and the browser tests on it: the rest of a whole run is on Redis, above.
+    "memory-layer-and-browser": ["-m", "memory_layer or (browser and not redis)"],
 }
+BROWSER_RUNS = {"memory-layer-and-browser"}  # runs that save screenshots of every page (--screenshots)
 
 
 # The defaults bake on the other supported interpreters, in environments installed from its own uv.lock
@@ -96,7 +126,7 @@ SUITE_RUNS = {
 # own and the browser tests on that layer; on 3.12 with Django 6.0 the part without browsers (and, below,
 # checks, lint and mypy on both).
 PYTHON_RUNS = {
-    "py3.13": ["memory-layer", "memory-browser", "redis-but-memory-browser"],
+    "py3.13": ["memory-layer-and-browser", "redis-but-memory-browser"],
     "py3.12": ["memory-no-browser"],
 }
 
@@ -141,7 +171,7 @@ def run_baked_suite(name, context, project, run, python=None, one_process=False)
         options = options[:at] + options[at + 2 :]
     command = [str(python or sys.executable), *BAKED_PYTEST, *options]
     screenshots = None
-    if run == "memory-browser":
+    if run in BROWSER_RUNS:
         screenshots = SCREENSHOTS / (name if python is None else f"{name}-{Path(python).parent.parent.name}")
         shutil.rmtree(screenshots, ignore_errors=True)
         command += ["--screenshots", str(screenshots)]
@@ -197,7 +227,7 @@ def test_each_demo_app_can_be_deleted_on_its_own(cookies, app):
     settings = next(project.glob("*/settings.py"))
     settings.write_text(settings.read_text().replace(f'    "{app}",\n', ""))
     run_in(project, "python", "manage.py", "check", "--fail-level", "WARNING")
-    result = run_in(project, "python", *BAKED_PYTEST, "-m", "not browser", timeout=570)
+    result = run_in(project, "python", *BAKED_PYTEST, *app_set_tests(project), timeout=570)
     assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout, result.stdout
 
 
@@ -217,8 +247,8 @@ def test_newapp_scaffold_gives_a_project_that_still_passes_everything(cookies, c
     run_in(project, sys.executable, "-m", "ruff", "check", "--no-cache", ".")
     run_in(project, sys.executable, "-m", "ruff", "format", "--no-cache", "--check", ".")
     assert "orders/tests/test_consumers.py" in run_in(project, "python", "-m", "pytest", "--co", "-q").stdout
-    # The whole suite with the new app beside the demo apps; without them, the new app's tests (the no-demo
-    # bake's own suite, run by its CI jobs, already runs newapp and the new app's tests in a copy of itself).
-    selection = ["-m", "not browser"] if context.get("include_demo_apps", True) else ["orders"]
+    # What can see the new app beside the demo apps; without them, the new app's tests (the no-demo bake's own
+    # suite, run by its CI jobs, already runs newapp and the new app's tests in a copy of itself).
+    selection = app_set_tests(project) if context.get("include_demo_apps", True) else ["orders"]
     result = run_in(project, "python", *BAKED_PYTEST, *selection, timeout=570)
     assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout, result.stdout

@@ -20,7 +20,7 @@ MATRIX = {
     "defaults": {},
     "no-demo-apps": {"include_demo_apps": False, "editor": "both"},
     "no-deploy": {"include_deploy": False, "editor": "none"},
-    "redis-layer": {"channel_layer": "redis", "editor": "both"},
+    "redis-layer": {"channel_layer": "redis", "editor": "pycharm"},
     "other-name": {"project_name": "Zulu Chat Ops", "description": "Operations chat", "editor": "vscode"},
 }
 # A bake on PostgreSQL: its code is the defaults'; its .env, compose files and CI workflow differ.
@@ -70,6 +70,22 @@ def baked_env(**extra):
 
 # How the template suite runs a baked suite's pytest (a hung test fails by the bake's own pytest-timeout setting).
 BAKED_PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
+
+# The project package's test modules that never see which apps a project has: how the settings read the
+# environment and DATABASE_URL, the refusals of each process entry point, and newapp scaffolding an app in a copy
+# of the project. A template test that adds or removes an app (newapp, deleting a demo app) runs the rest of the
+# suite: these pass or fail as in the bake's own suite, which other tests run whole.
+APP_SET_BLIND = ["test_settings.py", "test_settings_errors.py", "test_database.py", "test_newapp.py"]
+
+
+def app_set_tests(project):
+    """pytest arguments for the part of a bake's suite that can see its set of apps: all but APP_SET_BLIND and
+    the browser tests (the pages, sockets and routes of every app are in the rest)."""
+    package = next(project.glob("*/settings.py")).parent
+    blind = [package / "tests" / name for name in APP_SET_BLIND]
+    missing = [str(path) for path in blind if not path.is_file()]
+    assert not missing, f"APP_SET_BLIND names modules this bake does not have: {missing}"
+    return ["-m", "not browser", *(f"--ignore={path}" for path in blind)]
 
 
 def run_captured(command, cwd, env, timeout):
