@@ -112,9 +112,9 @@ def test_deploy_files_are_present_only_when_chosen(baked):
 # workflow runs them: tests/test_ci_workflow.py. Here, the defaults bake's suite on the newer interpreters, in the
 # parts of SUITE_RUNS below.
 SUITE_RUNS = {
-    "memory-no-browser": ["-m", "not browser", "-n", "2"],
+    "memory-no-browser": ["-m", "not browser"],
     # On Redis, all but the browser tests that the in-memory layer runs (those that need Redis are marked `redis`).
-    "redis-but-memory-browser": ["--redis", "-m", "not browser or redis", "-n", "2"],
+    "redis-but-memory-browser": ["--redis", "-m", "not browser or redis"],
     # What only the in-memory layer runs, and the browser tests on it: the rest of a whole run is on Redis, above.
     "memory-layer-and-browser": ["-m", "memory_layer or (browser and not redis)"],
 }
@@ -133,9 +133,7 @@ PYTHON_RUNS = {
 
 @pytest.mark.parametrize(("python", "run"), [(python, run) for python, runs in PYTHON_RUNS.items() for run in runs])
 def test_baked_project_tests_pass_on_newer_python(default_bake, python, run):
-    run_baked_suite(
-        "defaults", {}, default_bake, run, python=environment(python), one_process=len(PYTHON_RUNS[python]) == 1
-    )
+    run_baked_suite("defaults", {}, default_bake, run, python=environment(python))
 
 
 @pytest.mark.parametrize("python", list(PYTHONS))
@@ -161,14 +159,12 @@ def python_env(executable=None, **extra):
     return baked_env(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", **extra)
 
 
-def run_baked_suite(name, context, project, run, python=None, one_process=False):
-    """Run part `run` of a bake's own suite with `python` (default: this environment's), in one process or as
-    SUITE_RUNS says, and check what it says (check_suite_output); a browser run keeps its screenshots in
-    build/screenshots/<name>-<environment>/."""
+def run_baked_suite(name, context, project, run, python=None):
+    """Run part `run` of a bake's own suite with `python` (default: this environment's) in one process (beside
+    this suite's own workers, more cost CPU and save no time; the suite on several workers is proven by the
+    defaults' CI job, tests/test_ci_workflow.py SEVERAL_WORKERS), and check what it says (check_suite_output); a
+    browser run keeps its screenshots in build/screenshots/<name>-<environment>/."""
     options = SUITE_RUNS[run]
-    if one_process and "-n" in options:
-        at = options.index("-n")
-        options = options[:at] + options[at + 2 :]
     command = [str(python or sys.executable), *BAKED_PYTEST, *options]
     screenshots = None
     if run in BROWSER_RUNS:
@@ -247,8 +243,8 @@ def test_newapp_scaffold_gives_a_project_that_still_passes_everything(cookies, c
     run_in(project, sys.executable, "-m", "ruff", "check", "--no-cache", ".")
     run_in(project, sys.executable, "-m", "ruff", "format", "--no-cache", "--check", ".")
     assert "orders/tests/test_consumers.py" in run_in(project, "python", "-m", "pytest", "--co", "-q").stdout
-    # What can see the new app beside the demo apps; without them, the new app's tests (the no-demo bake's own
-    # suite, run by its CI jobs, already runs newapp and the new app's tests in a copy of itself).
-    selection = app_set_tests(project) if context.get("include_demo_apps", True) else ["orders"]
+    # What can see the new app beside the demo apps (the project's tests and its own); without them, the new app's
+    # tests (the no-demo bake's own suite, run by its CI jobs, runs newapp and the new app's tests in a copy).
+    selection = app_set_tests(project, "orders") if context.get("include_demo_apps", True) else ["orders"]
     result = run_in(project, "python", *BAKED_PYTEST, *selection, timeout=570)
     assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout, result.stdout

@@ -78,14 +78,16 @@ BAKED_PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
 APP_SET_BLIND = ["test_settings.py", "test_settings_errors.py", "test_database.py", "test_newapp.py"]
 
 
-def app_set_tests(project):
+def app_set_tests(project, *apps):
     """pytest arguments for the part of a bake's suite that can see its set of apps: all but APP_SET_BLIND and
-    the browser tests (the pages, sockets and routes of every app are in the rest)."""
+    the browser tests (the pages, sockets and routes of every app are in the rest). With `apps`, only the
+    project package's tests and those apps' own: for an app added beside others that do not know it."""
     package = next(project.glob("*/settings.py")).parent
     blind = [package / "tests" / name for name in APP_SET_BLIND]
     missing = [str(path) for path in blind if not path.is_file()]
     assert not missing, f"APP_SET_BLIND names modules this bake does not have: {missing}"
-    return ["-m", "not browser", *(f"--ignore={path}" for path in blind)]
+    paths = [str(package / "tests"), *apps] if apps else []
+    return [*paths, "-m", "not browser", *(f"--ignore={path}" for path in blind)]
 
 
 def run_captured(command, cwd, env, timeout):
