@@ -742,9 +742,9 @@ def prove_pytest(session, command_words):
     runs the suite's machinery: the in-memory layer's own tests and the browser tests (pytest-django,
     pytest-asyncio, a live uvicorn, Playwright and chromium); tests/test_ci_workflow.py runs the same bake's code's
     whole suite. After that, a marker selection (`-m "not browser"`) must collect exactly the suite minus the
-    tests the marker selects (browser: none else). And `pytest --redis`: it must collect the whole suite, and its
-    Redis tests (`-k redis`, no browser) must pass here, which proves the private redis-server starts and the
-    layer works in this venv; the whole suite on Redis runs in tests/test_ci_workflow.py (`--redis`)."""
+    tests the marker selects (browser: none else). And `pytest --redis`: it must collect the whole suite, and the
+    Redis layer's own tests (test_layers_redis.py) must pass here, which proves the private redis-server starts
+    and the layer works in this venv; the whole suite on Redis runs in tests/test_ci_workflow.py (`--redis`)."""
     options = command_words[3:]
     if not options:
         assert collected(session, command_words), f"{command_words} collects no test"
@@ -753,7 +753,8 @@ def prove_pytest(session, command_words):
         return
     if session.suite_proven and options == ("--redis",):
         assert collected(session, command_words) == collected(session, command_words[:3]), command_words
-        session.run([*command_words, "-k", "redis", "-m", "not browser"])
+        result = session.run([*command_words, "-k", "test_layers_redis"])
+        assert re.search(r"\d+ passed", result.stdout) and "skipped" not in result.stdout, result.stdout
         return
     if session.suite_proven and len(options) == 2 and options[0] == "-m":
         everything = collected(session, command_words[:3])
