@@ -22,9 +22,10 @@ CLIENTS = 20
 # a socket that may be busy rather than gone is kept for the 60 s message expiry. Past that, the last
 # round must add almost nothing.
 ROUNDS, ROUND_SECONDS = 5, 20
-# Each client starts a session every SESSION_PERIOD seconds (at once if the last one took longer): about 1,600
-# sessions a round. Clients that never pause reach about 6,500 and only cost four times the CPU.
-SESSION_PERIOD = 0.25
+# Each client starts a session every SESSION_PERIOD seconds (at once if the last one took longer): about 800
+# sessions a round, 4,000 a layer (the rarest leak found so far showed in 1 of 500). Clients that never pause
+# reach about 6,500 a round and only cost eight times the CPU.
+SESSION_PERIOD = 0.5
 MOST_GROWTH_KB = 4 * 1024
 GROUP_KEYS = "*:group:*"  # channels-redis keys a group as <prefix>:group:<name>
 
