@@ -78,16 +78,22 @@ BAKED_PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
 APP_SET_BLIND = ["test_settings.py", "test_settings_errors.py", "test_database.py", "test_newapp.py"]
 
 
-def app_set_tests(project, *apps):
+def app_set_tests(project, apps=None):
     """pytest arguments for the part of a bake's suite that can see its set of apps: all but APP_SET_BLIND and
-    the browser tests (the pages, sockets and routes of every app are in the rest). With `apps`, only the
-    project package's tests and those apps' own: for an app added beside others that do not know it."""
+    the browser tests (the pages, sockets and routes of every app are in the rest). With `apps` (folder names),
+    only the project package's tests and those apps' own: the other apps' tests cannot see the change."""
     package = next(project.glob("*/settings.py")).parent
     blind = [package / "tests" / name for name in APP_SET_BLIND]
     missing = [str(path) for path in blind if not path.is_file()]
     assert not missing, f"APP_SET_BLIND names modules this bake does not have: {missing}"
-    paths = [str(package / "tests"), *apps] if apps else []
+    paths = [] if apps is None else [str(package / "tests"), *apps]
     return [*paths, "-m", "not browser", *(f"--ignore={path}" for path in blind)]
+
+
+def names(folder, word):
+    """Whether any file in `folder` has `word` as a word (an import, a URL, a template path, a group name)."""
+    pattern = re.compile(rf"\b{re.escape(word)}\b")
+    return any(pattern.search(path.read_text(errors="replace")) for path in folder.rglob("*") if path.is_file())
 
 
 def run_captured(command, cwd, env, timeout):
