@@ -109,6 +109,39 @@ def test_deploy_files_are_present_only_when_chosen(baked):
     assert ("## Deploy" in (project / "README.md").read_text()) == wanted
 
 
+def bake_files(project):
+    """{relative path: bytes} of a bake but its docs, its .env and its editor's files."""
+    return {
+        path.relative_to(project).as_posix(): path.read_bytes()
+        for path in project.rglob("*")
+        if path.is_file()
+        and path.name not in {".env", "README.md"}
+        and path.relative_to(project).parts[0] not in {"docs", ".run", ".vscode"}
+        and "__pycache__" not in path.parts
+    }
+
+
+@pytest.mark.other_bake
+def test_a_bake_without_deploy_files_runs_the_defaults_code(cookies, default_bake):
+    """Without the deploy files a bake is the defaults' to the letter, less those files (and docs, .env and
+    editor files); the tests that name one of them pass there (they skip what needs it). So its CI tests job
+    would be the defaults' but for those tests: test_ci_workflow's SAME_CODE_JOBS runs only its checks."""
+    project = cookies.bake(extra_context=MATRIX["no-deploy"]).project_path
+    with_deploy, without = bake_files(default_bake), bake_files(project)
+    removed = set(with_deploy) - set(without)
+    removed_names = {path.split("/")[0] + ("/" if "/" in path else "") for path in removed}
+    assert removed_names == {"deploy/", "Dockerfile", "compose.yaml", "compose.dev.yaml", ".dockerignore"}
+    assert [path for path in without if without[path] != with_deploy.get(path)] == []
+    naming = sorted(
+        path.relative_to(project).as_posix()
+        for path in project.glob("**/tests/test_*.py")
+        if any(name in path.read_text() for name in removed_names)
+    )
+    assert naming, "no test names a deploy file"
+    result = run_in(project, "python", *BAKED_PYTEST, *naming, timeout=570)
+    check_suite_output(result.stdout, MATRIX["no-deploy"])
+
+
 # Each bake's checks, mypy and its own suite (on the in-memory layer, on Redis, in the browser) run as its CI
 # workflow runs them: tests/test_ci_workflow.py. Here, the defaults bake's suite on the newer interpreters, in the
 # parts of SUITE_RUNS below.

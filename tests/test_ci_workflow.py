@@ -66,9 +66,11 @@ def jobs_of(context):
 # from .env.example anyway): the defaults bake runs their other jobs. Each runs its checks (its names, its files)
 # and the job its options are about. The redis-layer bake differs only in .env, which a checkout does not have:
 # its tests job would be the defaults' to the letter. The other-name bake's is the defaults' under another name,
-# and no trace of the default name is left in it (test_bake.py::test_another_name_leaves_no_trace_of_the_default).
+# and no trace of the default name is left in it (test_bake.py::test_another_name_leaves_no_trace_of_the_default_one).
+# The no-deploy bake's is the defaults' less the deploy files; the tests that name those run there
+# (test_bake.py::test_a_bake_without_deploy_files_runs_the_defaults_code).
 SAME_CODE_JOBS = {
-    "no-deploy": ["checks", "tests"],
+    "no-deploy": ["checks"],
     "redis-layer": ["checks"],
     "other-name": ["checks"],
     "postgresql": ["checks", "tests-postgresql"],
