@@ -71,7 +71,8 @@ def test_pages_and_static_files_are_served_in_debug(server, path):
 @pytest.mark.redis
 def test_an_idle_chat_socket_on_redis_survives_the_layers_blocking_wait(cookies_session, redis_url):
     """An idle socket must outlive channels-redis's 5 s blocking read (redis-py 8 times reads out at 5 s)."""
-    project = cookies_session.bake(extra_context={"channel_layer": "redis"}).project_path
+    # Migrated: a chat message is stored (history.py) before it is sent.
+    project = bake_and_migrate(cookies_session, channel_layer="redis")
     process, address = start_uvicorn(project, baked_env(REDIS_URL=redis_url))
     try:
 

@@ -21,7 +21,7 @@ def send(request):
     The page posts here with fetch() and stays open, so the pushed notification arrives on its socket.
     """
     message = request.POST.get("message", "").strip()
-    if not message or len(message) > MAX_MESSAGE_LENGTH:
+    if not message or len(message) > MAX_MESSAGE_LENGTH or "\x00" in message:  # (PostgreSQL cannot store a NUL)
         return JsonResponse({"error": f"Type a message of 1 to {MAX_MESSAGE_LENGTH} characters."}, status=400)
     payload = {"message": message, "from": request.user.get_username()}
     if request.POST.get("to") == "all":

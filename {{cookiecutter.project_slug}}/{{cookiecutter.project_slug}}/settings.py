@@ -169,6 +169,9 @@ SOCKET_MESSAGES_PER_SECOND = env_int("SOCKET_MESSAGES_PER_SECOND", 20)
 SOCKET_MESSAGE_BURST = env_int("SOCKET_MESSAGE_BURST", 200, minimum=1)
 # Presence (presence.py): each open socket's entry is refreshed this often; a killed process's entries go after 2.
 PRESENCE_HEARTBEAT_SECONDS = env_int("PRESENCE_HEARTBEAT_SECONDS", 10, minimum=1)
+# History (history.py): each stream (a chat room, a user's kept notifications) keeps its last HISTORY_KEEP entries;
+# a page that comes back after more than that gets the rest and a frame saying what is no longer kept.
+HISTORY_KEEP = env_int("HISTORY_KEEP", 1000, minimum=1)
 
 TEMPLATES = [
     {

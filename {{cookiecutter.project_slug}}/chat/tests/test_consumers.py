@@ -1,10 +1,11 @@
 import asyncio
-import os
 import sys
 from pathlib import Path
 
 import pytest
+from django.db import OperationalError
 
+from {{ cookiecutter.project_slug }} import history
 from {{ cookiecutter.project_slug }}.consumers import NOT_FOUND
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -66,19 +67,49 @@ def test_pages_render_and_escape_the_room_name(client):
     assert b"<b>" not in response.content
 
 
+async def test_a_room_page_gets_the_recent_messages_then_on_reconnect_what_it_missed(connect):
+    chatter = await connect("/ws/chat/history/")  # a script: live messages only, without seqs
+    for text in ("one", "two"):
+        await chatter.send_json_to({"message": text})
+        assert await chatter.receive_json_from() == {"message": text, "user": "anonymous"}
+    page = await connect("/ws/chat/history/?since=recent")
+    assert [await page.receive_json_from() for _ in range(3)] == [
+        {"message": "one", "user": "anonymous", "seq": 1},
+        {"message": "two", "user": "anonymous", "seq": 2},
+        {"caught_up": 2},
+    ]
+    await page.disconnect()
+    await chatter.send_json_to({"message": "while away"})
+    page = await connect("/ws/chat/history/?since=2")  # reconnected, with the last seq it got
+    assert await page.receive_json_from() == {"message": "while away", "user": "anonymous", "seq": 3}
+    assert await page.receive_json_from() == {"caught_up": 3}
+    await chatter.send_json_to({"message": "live"})
+    assert await page.receive_json_from() == {"message": "live", "user": "anonymous", "seq": 4}
+
+
+async def test_a_message_the_database_cannot_store_is_not_sent_and_its_sender_is_told(connect, monkeypatch):
+    def database_down(stream, data):
+        raise OperationalError("the database is down")
+
+    monkeypatch.setattr(history, "store", database_down)
+    sender, listener = await connect("/ws/chat/lobby/"), await connect("/ws/chat/lobby/")
+    await sender.send_json_to({"message": "lost?"})
+    assert "could not be stored" in (await sender.receive_json_from())["error"]
+    assert await listener.receive_nothing()
+
+
 @pytest.mark.redis
-async def test_a_message_sent_from_another_process_reaches_the_room(connect, redis_url):
+async def test_a_message_stored_from_another_process_reaches_the_room(connect, process_env):
     # The point of a shared layer: a shell, a worker or another server process can talk to these sockets.
-    socket = await connect("/ws/chat/lobby/")
+    socket = await connect("/ws/chat/lobby/?since=0")
+    assert await socket.receive_json_from() == {"caught_up": 0}
     code = (
-        "from asgiref.sync import async_to_sync; from channels.layers import get_channel_layer; "
-        "from chat.consumers import room_group; async_to_sync(get_channel_layer().group_send)("
-        "room_group('lobby'), {'type': 'chat.message', 'message': 'from a shell', 'user': 'ops'})"
+        "from {{ cookiecutter.project_slug }} import history; from chat.consumers import room_group; "
+        "history.append(room_group('lobby'), {'message': 'from a shell', 'user': 'ops'})"
     )
-    env = {**os.environ, "REDIS_URL": redis_url}
-    shell = await asyncio.create_subprocess_exec(
-        sys.executable, "manage.py", "shell", "-c", code, cwd=PROJECT_DIR, env=env, stderr=asyncio.subprocess.PIPE
-    )
+    command = [sys.executable, "manage.py", "shell", "-c", code]
+    pipe = asyncio.subprocess.PIPE
+    shell = await asyncio.create_subprocess_exec(*command, cwd=PROJECT_DIR, env=process_env, stderr=pipe)
     _, stderr = await shell.communicate()
     assert shell.returncode == 0, stderr.decode()
-    assert await socket.receive_json_from(timeout=5) == {"message": "from a shell", "user": "ops"}
+    assert await socket.receive_json_from(timeout=5) == {"message": "from a shell", "user": "ops", "seq": 1}

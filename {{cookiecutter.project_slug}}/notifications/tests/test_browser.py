@@ -7,6 +7,10 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from playwright.sync_api import expect
 
+from {{ cookiecutter.project_slug }}.testing.browser import in_thread
+
+from ..api import notify_user
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -49,20 +53,26 @@ def test_staff_broadcasts_reach_everyone(open_notifications, screenshot):
     screenshot(boss, "notifications")
 
 
-def test_a_logged_in_page_outlives_a_server_crash_and_the_database_stays_whole(
+def test_a_logged_in_page_outlives_a_server_crash_and_gets_what_was_sent_meanwhile(
     crashable_server, log_in, django_user_model
 ):
-    django_user_model.objects.create_user("alice", password="pw-alice-123")
+    alice = django_user_model.objects.create_user("alice", password="pw-alice-123")
     page = crashable_server.context.new_page()
     log_in(page, "alice", "pw-alice-123")
     page.goto("/notifications/")
     expect(page.locator("#status")).to_have_text("connected")
-    crashable_server.crash_and_restart(page)
+    crashable_server.crash()
+    expect(page.locator("#status")).to_contain_text("disconnected")
+    # Sent while the page was reconnecting, by another process (here the test's): kept, and shown once it is back.
+    in_thread(notify_user, alice, {"message": "while you were away", "from": "ops"})
+    crashable_server.restart()
+    expect(page.locator("#status")).to_have_text("connected", timeout=20_000)
+    expect(page.locator("#log div")).to_have_text(["ops: while you were away"])
     # Still logged in: the session outlived the crash.
     page.fill("#message", "after the crash")
     page.click("text=Notify me")
-    expect(page.locator("#log div")).to_have_text(["alice: after the crash"])
-    # The demos keep no rows of their own; Django's (the user, the login session) are whole.
+    expect(page.locator("#log div")).to_have_text(["ops: while you were away", "alice: after the crash"])
+    # The kept notifications and Django's rows (the user, the login session) are whole.
     if connection.vendor == "sqlite":  # a server database (pytest --postgresql) is not a file a crash can tear
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA integrity_check")

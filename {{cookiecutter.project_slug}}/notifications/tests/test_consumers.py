@@ -65,3 +65,27 @@ async def test_a_forged_token_is_refused_even_with_a_session_cookie(connect, mak
     headers = await session_headers(await make_user("alice"))
     socket = await connect("/ws/notifications/?token=forged", headers=headers)
     assert await socket.receive_output() == {"type": "websocket.close", "code": UNAUTHORIZED}
+
+
+async def test_a_notification_sent_while_the_page_was_away_arrives_when_it_reconnects(
+    connect, make_user, session_headers
+):
+    alice = await make_user("alice")
+    headers = await session_headers(alice)
+    page = await connect("/ws/notifications/?since=recent", headers=headers)
+    assert await page.receive_json_from() == {"caught_up": 0}
+    await anotify_user(alice, {"message": "first"})
+    assert await page.receive_json_from() == {"message": "first", "seq": 1}
+    await page.disconnect()
+
+    await anotify_user(alice, {"message": "while away"})
+    await abroadcast({"message": "to all"})  # broadcasts are live only: not kept
+    page = await connect("/ws/notifications/?since=1", headers=headers)
+    assert await page.receive_json_from() == {"message": "while away", "seq": 2}
+    assert await page.receive_json_from() == {"caught_up": 2}
+    assert await page.receive_nothing()
+
+
+def test_a_kept_notification_must_be_a_json_object():
+    with pytest.raises(TypeError, match="JSON object"):
+        notify_user(1, ["not", "an", "object"])

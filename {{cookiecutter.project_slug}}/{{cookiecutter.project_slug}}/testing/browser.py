@@ -1,6 +1,7 @@
 """Headless chromium for the browser tests, and a server that a test can crash under an open page."""
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -34,6 +35,22 @@ def chromium():
             launched.close()
     finally:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+def in_thread(function, *args):
+    """`function(*args)` in a thread of its own, for project code a browser test calls (history.append,
+    notify_user...): Playwright's sync API runs an event loop in the test's thread, where asgiref's async_to_sync
+    refuses to run. The thread's database connection is closed after."""
+    from django.db import connections
+
+    def call():
+        try:
+            return function(*args)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(call).result()
 
 
 class CrashableServer(LiveServer):

@@ -13,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 
 from {{ cookiecutter.project_slug }}.asgi import application
 from {{ cookiecutter.project_slug }}.consumers import EXPIRED
+from {{ cookiecutter.project_slug }}.groups import group_name
 from {{ cookiecutter.project_slug }}.testing.routes import routed_paths
 from {{ cookiecutter.project_slug }}.tests.sessions import log_in
 
@@ -91,7 +92,12 @@ async def test_every_socket_that_joins_groups_is_closed_before_they_expire(short
 
 
 PROBES = {
-    "/ws/chat/lobby/": {"type": "chat.message", "message": "still here?", "user": "probe"},
+    "/ws/chat/lobby/": {
+        "type": "history.entry",
+        "stream": group_name("chat", "room", "lobby"),
+        "seq": 1,
+        "data": {"message": "still here?", "user": "probe"},
+    },
     "/ws/notifications/": {"type": "push.message", "payload": {"probe": 1}},
     "/ws/tasks/": {"type": "push.message", "payload": {"probe": 1}},
 }

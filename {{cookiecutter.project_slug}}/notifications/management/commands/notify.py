@@ -45,3 +45,5 @@ class Command(BaseCommand):
             push(*args)
         except RedisConnectionError as error:
             raise CommandError(f"Cannot reach Redis: {error} Is redis-server running at REDIS_URL?") from None
+        except ValueError as error:  # a NUL character, which a kept notification cannot hold (history.py)
+            raise CommandError(str(error)) from None

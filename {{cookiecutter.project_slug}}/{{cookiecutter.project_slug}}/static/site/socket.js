@@ -1,7 +1,8 @@
 // The one helper of the pages with a socket. site.connect(path, handlers) opens ws(s)://<this host><path>,
 // shows its state in the page's #status ("connecting…", "connected", "disconnected …") the same way on every
-// page, and reopens a dropped socket with exponential backoff plus jitter. Handlers (all optional):
-// open(), message(event), close(event). Returns {send(text) -> sent?, close()}; close() stops reconnecting.
+// page, and reopens a dropped socket with exponential backoff plus jitter. `path` may be a function, called at each
+// (re)connect: a page that catches up (history.py) reopens with ?since=<the last seq it got>. Handlers (all
+// optional): open(), message(event), close(event). Returns {send(text) -> sent?, close()}; close() stops reconnecting.
 (function () {
   const MAX_DELAY_MS = 10000;
   const UNAUTHORIZED = 4401; // not logged in: retrying would not help
@@ -16,13 +17,13 @@
 
   function connect(path, handlers) {
     const on = handlers || {};
-    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+    const base = (location.protocol === "https:" ? "wss://" : "ws://") + location.host;
     let socket = null;
     let attempt = 0;
     let stopped = false;
 
     function open() {
-      socket = new WebSocket(url);
+      socket = new WebSocket(base + (typeof path === "function" ? path() : path));
       socket.onopen = () => {
         attempt = 0;
         showStatus("connected");
