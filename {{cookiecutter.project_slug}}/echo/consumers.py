@@ -5,6 +5,9 @@
 - SyncEchoConsumer: plain synchronous code, run in a worker thread. Use it when each message calls
   blocking code (the ORM, a sync library); an async consumer must not block the event loop. OwnThreadMixin
   keeps a client that stops reading from stalling the thread every other socket's sync code shares.
+
+Each declares its `contract`, what it accepts and sends (contracts.py beside this file): text for the raw and
+sync ones, any JSON for the JSON one.
 """
 
 from channels.consumer import AsyncConsumer
@@ -15,6 +18,10 @@ from {{ cookiecutter.project_slug }}.consumers import JsonConsumer, NoDbCleanupM
 
 
 class EchoConsumer(NoDbCleanupMixin, AsyncConsumer):
+    """Sends every frame back as it came, text or binary."""
+
+    contract = "echo.contracts.TEXT"
+
     async def websocket_connect(self, event):
         await self.send({"type": "websocket.accept"})
 
@@ -29,10 +36,18 @@ class EchoConsumer(NoDbCleanupMixin, AsyncConsumer):
 
 
 class JsonEchoConsumer(NoDbCleanupMixin, JsonConsumer):
+    """Sends every JSON frame back; a frame that is not JSON gets {"error": ...}."""
+
+    contract = "echo.contracts.JSON"
+
     async def receive_json(self, content, **kwargs):
         await self.send_json(content)
 
 
 class SyncEchoConsumer(OwnThreadMixin, WebsocketConsumer):
+    """Sends every frame back as it came, from a thread of its own."""
+
+    contract = "echo.contracts.TEXT"
+
     def receive(self, text_data=None, bytes_data=None):
         self.send(text_data=text_data, bytes_data=bytes_data)

@@ -13,8 +13,8 @@ from {{ cookiecutter.project_slug }}.push import PushConsumer, apush, user_group
 from . import jobs, slots
 
 TOPIC = "tasks"
+MAX_STEPS = 20  # the most steps a task may count (contracts.Steps)
 WORKER_CHANNEL = "tasks"  # python manage.py runworker tasks
-MAX_STEPS = 20
 FINAL = {"done", "failed", "lost", "expired"}
 # What the page shows for each end that is not "done".
 FAILED = "The task failed. The details are in the server log."
@@ -51,6 +51,7 @@ class TaskConsumer(NoDbCleanupMixin, PushConsumer):
     """
 
     topic = TOPIC
+    contract = "tasks.contracts.TASKS"  # the frames above, as models
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,16 +59,11 @@ class TaskConsumer(NoDbCleanupMixin, PushConsumer):
         self.watchdogs = set()
 
     async def receive_json(self, content, **kwargs):
-        start = content.get("start") if isinstance(content, dict) else None
-        if not isinstance(start, dict):
-            await self.send_error('Send {"start": {"steps": 5}}, optionally with "fail_at": <step>.')
-            return
+        # The contract (contracts.Start) has checked the frame's shape, types and ranges.
+        start = content["start"]
         steps, fail_at = start.get("steps", 5), start.get("fail_at")
-        if type(steps) is not int or not 1 <= steps <= MAX_STEPS:
-            await self.send_error(f'"steps" must be a whole number from 1 to {MAX_STEPS}.')
-            return
-        if fail_at is not None and (type(fail_at) is not int or not 1 <= fail_at <= steps):
-            await self.send_error(f'"fail_at" must be a step from 1 to {steps}, or left out.')
+        if fail_at is not None and fail_at > steps:
+            await self.send_error(f"start.fail_at: must be a step from 1 to {steps}, or left out.")
             return
         task, user = uuid.uuid4().hex, self.scope["user"].pk  # type: ignore[union-attr]  # connect() closed anonymous sockets
         if not await sync_to_async(slots.take_slot)(user, task):

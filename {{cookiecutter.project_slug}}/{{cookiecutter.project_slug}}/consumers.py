@@ -11,6 +11,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocke
 from django.conf import settings
 
 from {{ cookiecutter.project_slug }} import strictjson
+from {{ cookiecutter.project_slug }}.contracts import Contract, InvalidMessage, contract_for
 
 NOT_FOUND = 4404  # close code: no socket route matches the path
 UNAUTHORIZED = 4401  # close code: the socket needs a logged-in user (session cookie or ?token=)
@@ -122,6 +123,11 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
     The stock class lets a malformed frame kill the connection; here the client learns what was wrong
     and the socket stays open. Subclasses implement receive_json(content) as usual.
 
+    `contract` (contracts.py: a Contract or its dotted path) declares the messages the socket accepts and sends:
+    a frame that does not match what it accepts gets {"error": ...} naming the field, and receive_json never sees
+    it. None: any JSON reaches receive_json (a consumer of the project should declare one: the socket description
+    and its test ask for it).
+
     Frames are parsed by strictjson.loads: malformed JSON, nesting deeper than strictjson.MAX_DEPTH, integers
     of more than 4,300 digits, NaN/Infinity and lone surrogates all get {"error": ...}, on either channel layer.
     send_json() refuses to send NaN or Infinity (ValueError), which browsers cannot parse.
@@ -138,6 +144,7 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
     """
 
     disconnected = False
+    contract: Contract | str | None = None
     messages_per_second: float | None = None  # None: settings.SOCKET_MESSAGES_PER_SECOND
     message_burst: int | None = None  # None: settings.SOCKET_MESSAGE_BURST
     bucket: "TokenBucket | None" = None
@@ -165,6 +172,13 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
         except strictjson.InvalidJSON as error:
             await self.send_error(str(error))
             return
+        contract = contract_for(type(self)) if self.contract is not None else None
+        if contract is not None:
+            try:
+                contract.validate(text_data)
+            except InvalidMessage as error:
+                await self.send_error(str(error))
+                return
         await self.receive_json(content, **kwargs)
 
     @classmethod
@@ -173,6 +187,9 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
 
     @classmethod
     async def encode_json(cls, content: Any) -> str:
+        dump = getattr(content, "model_dump", None)  # send_json(Said(...)): a message (pydantic model) of the contract
+        if dump is not None:
+            content = dump(mode="json")
         return strictjson.dumps(content)
 
     async def send_error(self, message: str) -> None:

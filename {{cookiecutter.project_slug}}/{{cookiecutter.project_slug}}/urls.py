@@ -11,7 +11,7 @@ from django.urls import include, path
 from django.utils.module_loading import module_has_submodule
 
 from {{ cookiecutter.project_slug }}.ratelimit import LoginForm
-from {{ cookiecutter.project_slug }}.views import healthz, home, readyz, ws_token
+from {{ cookiecutter.project_slug }}.views import asyncapi_json, healthz, home, readyz, ws_token
 
 urlpatterns = [
     path("", home, name="home"),
@@ -20,6 +20,8 @@ urlpatterns = [
     path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/ws-token/", ws_token, name="ws-token"),
+    # The AsyncAPI description of every socket, for staff users (asyncapi.py; `manage.py asyncapi` prints it).
+    path("asyncapi.json", asyncapi_json, name="asyncapi"),
     # Probes for health checks, load balancers and orchestrators (views.py): is the process up, can it work now.
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),

@@ -63,6 +63,20 @@ def ws_token(request):
     return JsonResponse({"token": token, "expires_in": MAX_AGE_SECONDS, "path": path})
 
 
+@require_safe
+def asyncapi_json(request):
+    """The AsyncAPI 3.0 document of every socket (asyncapi.py), for staff users: the same as `manage.py asyncapi`,
+    with this request's host and ws or wss. Others get 403: nothing in it is secret, but a production site need not
+    publish its whole socket API to everyone."""
+    if not request.user.is_staff:
+        message = "Staff only: log in as a staff user (/admin/), or run `python manage.py asyncapi`."
+        return JsonResponse({"error": message}, status=403)
+    from {{ cookiecutter.project_slug }}.asyncapi import describe  # pydantic's JSON Schema: only when asked
+
+    document = describe(request.get_host(), "wss" if request.is_secure() else "ws")
+    return JsonResponse(document, json_dumps_params={"indent": 2})
+
+
 # The probes: no login and no https redirect (settings.SECURE_REDIRECT_EXEMPT), never cached, quiet in the logs
 # (health.py). Like every request they need a Host from ALLOWED_HOSTS. docs/deploy.md says who calls them.
 

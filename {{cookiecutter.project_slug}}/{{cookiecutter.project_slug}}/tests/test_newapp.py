@@ -47,7 +47,7 @@ def test_newapp_creates_a_wired_app_whose_tests_pass(project_copy):
     assert f'    "{NEW_APP}",\n' in next(project_copy.glob("*/settings.py")).read_text()
     assert {path.name for path in (project_copy / NEW_APP).iterdir()} >= {"consumers.py", "routing.py", "tests"}
     tests = run(project_copy, "-m", "pytest", "-q", "-p", "no:cacheprovider", NEW_APP)
-    assert tests.returncode == 0 and "2 passed" in tests.stdout, tests.stdout + tests.stderr
+    assert tests.returncode == 0 and "4 passed" in tests.stdout, tests.stdout + tests.stderr
     again = run(project_copy, "manage.py", "newapp", NEW_APP)
     assert again.returncode == 1 and f"'{NEW_APP}' is already in PROJECT_APPS" in again.stderr
 
