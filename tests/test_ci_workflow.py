@@ -21,9 +21,8 @@ near as it can:
 A mypy step shares build/mypy-cache/ci-venv-<package>/ between the bakes of that package name and the workers
 (MYPY_CACHE_DIR): a cold mypy takes 20-30 s of CPU, a warm one 4. Bakes whose code is the defaults'
 (SAME_CODE_JOBS) run only the jobs that differ. A job's `pytest -n auto` runs in one xdist worker, but for the
-defaults' `tests-redis` job (SEVERAL_WORKERS), which proves the suite on several (a test database and a
-redis-server for each): beside this suite's own workers a second one costs about 15 s of CPU a run and saves no
-time.
+defaults' `tests` job (SEVERAL_WORKERS), which proves the suite on several (a test database for each): beside
+this suite's own workers a second one costs CPU (15-35 s a run, the most on Redis) and saves no time.
 """
 
 import os
@@ -78,7 +77,7 @@ SAME_CODE_JOBS = {
 
 # The one job whose `pytest -n auto` runs on as many workers as this machine has cores (per-worker test databases
 # and Redis servers): the others run in one worker.
-SEVERAL_WORKERS = {("defaults", "tests-redis")}
+SEVERAL_WORKERS = {("defaults", "tests")}
 
 # `uses:` steps, not run here, and why.
 USES_NOT_RUN = {

@@ -9,7 +9,7 @@ import uuid
 import pytest
 import websockets
 
-from {{ cookiecutter.project_slug }}.testing.live_server import LiveServer
+from {{ cookiecutter.project_slug }}.testing.live_server import live_servers
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -18,11 +18,8 @@ WAIT = 10  # seconds: a bound on hanging, not a speed requirement
 
 @pytest.fixture
 def two_servers(process_env, tmp_path):
-    servers = [LiveServer(process_env, tmp_path / f"server-{n}.log") for n in (1, 2)]
-    yield servers
-    for server in servers:
-        if server.process.poll() is None:
-            server.stop()
+    with live_servers(process_env, tmp_path) as servers:
+        yield servers
 
 
 def open_socket(server, room, since=None):

@@ -1,5 +1,7 @@
 """This project under a real uvicorn process on the test database, the way its server commands run it."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,18 @@ class LiveServer:
     def stop(self):
         if not processes.stop(self.process):
             pytest.fail(f"uvicorn did not stop within 10 s of SIGTERM:\n{self.log.read_text()[-3000:]}")
+
+
+@contextmanager
+def live_servers(process_env: dict[str, str], directory: Path, count: int = 2) -> Iterator[list[LiveServer]]:
+    """`count` LiveServers (logs server-1.log, server-2.log... in `directory`); those still running are stopped
+    when the block ends. On the in-memory layer each process has a layer of its own: --redis joins them."""
+    servers: list[LiveServer] = []
+    try:
+        for number in range(1, count + 1):
+            servers.append(LiveServer(process_env, Path(directory) / f"server-{number}.log"))
+        yield servers
+    finally:
+        for server in servers:
+            if server.process.poll() is None:
+                server.stop()

@@ -14,7 +14,7 @@ import websockets
 from asgiref.sync import sync_to_async
 
 from {{ cookiecutter.project_slug }} import presence
-from {{ cookiecutter.project_slug }}.testing.live_server import PROJECT_DIR, LiveServer
+from {{ cookiecutter.project_slug }}.testing.live_server import PROJECT_DIR, live_servers
 from {{ cookiecutter.project_slug }}.tests.sessions import cookie_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -107,11 +107,8 @@ def server_env(process_env):
 
 @pytest.fixture
 def two_servers(server_env, tmp_path):
-    servers = [LiveServer(server_env, tmp_path / f"server-{n}.log") for n in (1, 2)]
-    yield servers
-    for server in servers:
-        if server.process.poll() is None:
-            server.stop()
+    with live_servers(server_env, tmp_path) as servers:
+        yield servers
 
 
 def socket_url(server, room, watch=True):

@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 
 from {{ cookiecutter.project_slug }}.asgi import application
 from {{ cookiecutter.project_slug }}.consumers import RATE_LIMITED, TOO_MANY_SOCKETS
-from {{ cookiecutter.project_slug }}.testing.live_server import LiveServer
+from {{ cookiecutter.project_slug }}.testing.live_server import live_servers
 from {{ cookiecutter.project_slug }}.testing.routes import routed_paths
 from {{ cookiecutter.project_slug }}.tests.sessions import cookie_for
 
@@ -28,10 +28,8 @@ def servers(request, process_env, tmp_path_factory):
     limits = {"SOCKETS_PER_USER": str(CAP), "SOCKET_MESSAGES_PER_SECOND": str(RATE), "SOCKET_MESSAGE_BURST": str(BURST)}
     logs = tmp_path_factory.mktemp("limits")
     count = 2 if request.config.getoption("--redis") else 1
-    started = [LiveServer({**process_env, **limits}, logs / f"server-{n}.log") for n in range(count)]
-    yield started
-    for server in started:
-        server.stop()
+    with live_servers({**process_env, **limits}, logs, count) as started:
+        yield started
 
 
 @pytest.fixture
