@@ -122,12 +122,13 @@ def bake_files(project):
 
 
 @pytest.mark.other_bake
-def test_a_bake_without_deploy_files_runs_the_defaults_code(cookies, default_bake):
+def test_a_bake_without_deploy_files_runs_the_defaults_code(cookies):
     """Without the deploy files a bake is the defaults' to the letter, less those files (and docs, .env and
     editor files); the tests that name one of them pass there (they skip what needs it). So its CI tests job
     would be the defaults' but for those tests: test_ci_workflow's SAME_CODE_JOBS runs only its checks."""
-    project = cookies.bake(extra_context=MATRIX["no-deploy"]).project_path
-    with_deploy, without = bake_files(default_bake), bake_files(project)
+    # Both fresh: a shared bake has what other tests wrote in it (db.sqlite3, .hypothesis/).
+    default, project = cookies.bake().project_path, cookies.bake(extra_context=MATRIX["no-deploy"]).project_path
+    with_deploy, without = bake_files(default), bake_files(project)
     removed = set(with_deploy) - set(without)
     removed_names = {path.split("/")[0] + ("/" if "/" in path else "") for path in removed}
     assert removed_names == {"deploy/", "Dockerfile", "compose.yaml", "compose.dev.yaml", ".dockerignore"}
