@@ -16,9 +16,9 @@ pytest_plugins = ["{{ cookiecutter.project_slug }}.testing.plugin"]  # it loads 
 ALLOWED_ORIGIN = (b"origin", b"http://localhost")
 
 
-def communicator(path, headers):  # with the Host of http://localhost, which the Origin check compares
+def communicator(path, headers, app=application):  # with the Host of http://localhost, which the Origin check compares
     host = [] if any(name == b"host" for name, _ in headers) else [(b"host", b"localhost")]
-    return WebsocketCommunicator(application, path, headers=[*host, *headers])
+    return WebsocketCommunicator(app, path, headers=[*host, *headers])
 
 
 @pytest.fixture(autouse=True)
@@ -29,11 +29,11 @@ def fast_password_hashing(settings):
 @pytest.fixture
 async def connect():
     """`await connect("/ws/echo/")` returns a connected WebsocketCommunicator (closed at teardown);
-    `headers=` replaces the allowed Origin header."""
+    `headers=` replaces the allowed Origin header; `app=` an ASGI app of the test's own replaces the project's."""
     opened = []
 
-    async def open_socket(path, headers=(ALLOWED_ORIGIN,)):
-        socket = communicator(path, headers)
+    async def open_socket(path, headers=(ALLOWED_ORIGIN,), app=application):
+        socket = communicator(path, headers, app)
         connected, _ = await socket.connect()
         assert connected, f"{path} refused the connection"
         opened.append(socket)

@@ -8,7 +8,6 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.urls import path
 
@@ -43,20 +42,13 @@ def a_stream():
 
 
 @pytest.fixture
-async def follow():
+def follow(connect):
     """`await follow(stream, "since=3")`: a connected Follower socket (closed at teardown)."""
-    opened = []
 
-    async def open_socket(stream, query=""):
-        socket = WebsocketCommunicator(APPLICATION, f"/history/{stream}/" + (f"?{query}" if query else ""))
-        connected, _ = await socket.connect()
-        assert connected
-        opened.append(socket)
-        return socket
+    def open_follower(stream, query=""):
+        return connect(f"/history/{stream}/" + (f"?{query}" if query else ""), app=APPLICATION)
 
-    yield open_socket
-    for socket in opened:
-        await socket.disconnect()
+    return open_follower
 
 
 async def frames(socket, count):

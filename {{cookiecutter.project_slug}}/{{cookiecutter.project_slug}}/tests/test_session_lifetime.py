@@ -11,7 +11,6 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.auth import AuthMiddlewareStack
 from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
-from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
 
@@ -45,22 +44,15 @@ CONSUMERS = {"sync": SyncWhoAmI, "async": AsyncWhoAmI}
 
 
 @pytest.fixture
-async def open_socket():
+def open_socket(connect):
     """`await open_socket(path, headers, kind)`: a connected socket on a consumer of `kind` ("sync" or
-    "async") behind the project's session, token and login-lifetime middleware."""
-    opened = []
+    "async") behind the project's session, token and login-lifetime middleware (closed at teardown)."""
 
-    async def connect(path, headers=(), kind="sync"):
-        application = AuthMiddlewareStack(TokenAuthMiddleware(LoginLifetimeMiddleware(CONSUMERS[kind].as_asgi())))
-        socket = WebsocketCommunicator(application, path, headers=list(headers))
-        connected, _ = await socket.connect()
-        assert connected
-        opened.append(socket)
-        return socket
+    def open_behind_middleware(path, headers=(), kind="sync"):
+        app = AuthMiddlewareStack(TokenAuthMiddleware(LoginLifetimeMiddleware(CONSUMERS[kind].as_asgi())))
+        return connect(path, headers, app=app)
 
-    yield connect
-    for socket in opened:
-        await socket.disconnect()
+    return open_behind_middleware
 
 
 @pytest.fixture
