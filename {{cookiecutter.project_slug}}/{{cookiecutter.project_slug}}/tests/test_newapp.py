@@ -44,6 +44,7 @@ def test_newapp_creates_a_wired_app_whose_tests_pass(project_copy):
     created = run(project_copy, "manage.py", "newapp", NEW_APP)
     assert created.returncode == 0, created.stderr
     assert f"/ws/{NEW_APP}/" in created.stdout
+    assert f"--reload-dir {NEW_APP}" in created.stdout and f"-m pytest {NEW_APP}" in created.stdout
     assert f'    "{NEW_APP}",\n' in next(project_copy.glob("*/settings.py")).read_text()
     assert {path.name for path in (project_copy / NEW_APP).iterdir()} >= {"consumers.py", "routing.py", "tests"}
     tests = run(project_copy, "-m", "pytest", "-q", "-p", "no:cacheprovider", NEW_APP)

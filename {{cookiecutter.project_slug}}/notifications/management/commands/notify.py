@@ -38,7 +38,8 @@ class Command(BaseCommand):
         except User.DoesNotExist:
             raise CommandError(f"No user named {user!r}.") from None
         self.send(notify_user, recipient, payload)
-        self.stdout.write(self.style.SUCCESS(f"Sent to {user}'s open notification pages."))
+        kept = f"Sent to {user}: kept, and shown on their open notification pages (or when a page reconnects)."
+        self.stdout.write(self.style.SUCCESS(kept))
 
     def send(self, push, *args):
         try:

@@ -51,6 +51,12 @@ class Command(StartAppCommand):
     def project_package(self):
         return settings.SETTINGS_MODULE.rsplit(".", 1)[0]
 
+    def python(self):
+        """The interpreter running this command, as the README writes it (.venv/bin/python) when it is the project's."""
+        interpreter = Path(sys.executable)
+        inside = interpreter.is_relative_to(settings.BASE_DIR)
+        return str(interpreter.relative_to(settings.BASE_DIR) if inside else interpreter)
+
     def register(self, name):
         module_file = sys.modules[settings.SETTINGS_MODULE].__file__
         assert module_file is not None  # settings is a .py file
@@ -69,6 +75,7 @@ class Command(StartAppCommand):
             self.style.SUCCESS(
                 f"Created {name}/ and added it to PROJECT_APPS"
                 + (f" and to the reload folders of {', '.join(watched)}" if watched else "")
-                + f": its socket is /ws/{name}/. Try it: python -m pytest {name}"
+                + f": its socket is /ws/{name}/. A uvicorn command you type yourself needs --reload-dir {name}."
+                + f" Try it: {self.python()} -m pytest {name}"
             )
         )
