@@ -77,6 +77,9 @@ def test_the_bake_describes_every_socket_with_its_contract(baked):
         assert schema["title"] == message["title"]
         assert message["contentType"] == ("text/plain" if message["title"] == "Text" else "application/json")
     assert {int(code) for code in document["x-close-codes"]} == CLOSE_CODES
+    # The close codes' table in the bake's socket docs lists each code a client can get.
+    table = re.findall(r"^\| (\d{4}) \|", (project / "docs" / "sockets.md").read_text(), re.MULTILINE)
+    assert CLOSE_CODES <= {int(code) for code in table}, "docs/sockets.md's close codes"
     if expected:
         # The tasks socket's frame, as its page sends it, and the constraint the contract puts on it.
         steps = resolve(document, "#/components/schemas/Steps")["properties"]["steps"]

@@ -213,14 +213,14 @@ def test_runworker_waits_for_redis_and_reconnects_after_a_restart(project, tmp_p
     try:
         read_until(worker, "Waiting for it")
         redis_server, _ = start_redis(tmp_path, redis_port)
-        read_until(worker, "Redis answers again")
+        read_until(worker, "Ready again")
         wait_until(lambda: blocked_receivers(url) > 0, what="the worker to listen")
 
         stop(redis_server)
         read_until(worker, "Waiting for it", count=2)
         assert worker.poll() is None, "runworker exited when Redis went away"
         redis_server, _ = start_redis(tmp_path, redis_port)
-        read_until(worker, "Redis answers again", count=2)
+        read_until(worker, "Ready again", count=2)
         wait_until(lambda: blocked_receivers(url) > 0, what="the worker to listen again")
         assert worker.poll() is None
     finally:

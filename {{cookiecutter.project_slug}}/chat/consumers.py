@@ -62,11 +62,16 @@ class ChatConsumer(history.CatchUpMixin, NoDbCleanupMixin, JsonConsumer):
         await self.entry.join()  # tells the room's watchers, this socket included
 
     async def disconnect(self, code):
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-        if self.entry:
-            await self.channel_layer.group_discard(self.entry.key, self.channel_name)
-            await self.entry.leave()
+        # The presence entry first: leave() stops its heartbeat even when the channel layer fails below, where a
+        # heartbeat left running would keep this socket in the room's list for the life of the process.
+        try:
+            if self.entry:
+                await self.entry.leave()
+        finally:
+            if self.group:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            if self.entry:
+                await self.channel_layer.group_discard(self.entry.key, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         message = content["message"]  # 1 to MAX_MESSAGE_LENGTH characters: the contract's Say checked it

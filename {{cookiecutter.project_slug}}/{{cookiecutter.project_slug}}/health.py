@@ -40,11 +40,20 @@ PROBE_PATHS = ("/healthz", "/readyz")  # as urls.py routes them
 
 CHANNEL_LAYER = "channel_layer"
 DATABASE = "database"
-# What a dependency that is down costs, for the line that logs it.
+# What a dependency that is down costs, for the line that logs it, in a server process and in a worker process
+# (management/commands/runworker.py sets `process_kind`).
+SERVER, WORKER = "server", "worker"
 CONSEQUENCES = {
-    CHANNEL_LAYER: "Pages are still served; sockets that need it are closed.",
-    DATABASE: "Pages and sockets that read or write data fail.",
+    SERVER: {
+        CHANNEL_LAYER: "Pages are still served; sockets that need it are closed.",
+        DATABASE: "Pages and sockets that read or write data fail.",
+    },
+    WORKER: {
+        CHANNEL_LAYER: "The worker waits for it; the job it was running is lost.",
+        DATABASE: "Jobs that read or write data fail.",
+    },
 }
+process_kind = SERVER
 _unready: dict[str, str] = {}  # dependency -> why it is not usable now
 
 
@@ -64,7 +73,8 @@ def report(dependency, problem):
     if problem:
         _unready[dependency] = problem
         if before is None:
-            logger.warning("Not ready: %s. %s", problem, CONSEQUENCES.get(dependency, ""))
+            consequence = CONSEQUENCES[process_kind].get(dependency, "")
+            logger.warning("Not ready: %s. %s", problem.rstrip(". "), consequence)
     elif _unready.pop(dependency, None) is not None:
         logger.warning("Ready again: the %s answers.", dependency.replace("_", " "))
 
@@ -197,7 +207,7 @@ def wait_for_channel_layer(alias=DEFAULT_CHANNEL_LAYER, log=logger.warning, slee
             sleep(pause)
             pause = min(pause * 2, WAIT_SECONDS_MAX)
             problem = channel_layer_problem(alias)
-        log("Redis answers again: starting.")
+        log("Ready again: the channel layer answers; starting.")
 
 
 class DependencyGuard:

@@ -64,9 +64,10 @@ class BadSince(ValueError):
 
 
 def check_data(data: object) -> Data:
-    """`data` if it can be an entry: a JSON object (a dict of JSON values) with no "seq" key and no NUL character
-    (PostgreSQL's JSON refuses it); else TypeError, or ValueError for a NUL. In the caller's code, where it shows,
-    rather than in each consumer."""
+    """`data` if it can be an entry: a JSON object (a dict of JSON values) with no "seq" key, no NUL character
+    (PostgreSQL's JSON refuses it) and no lone surrogate (not valid Unicode: the Redis layer cannot send it); else
+    TypeError, or ValueError for a NUL or a lone surrogate. In the caller's code, where it shows, rather than in
+    each consumer."""
     if not isinstance(data, dict):
         raise TypeError(f"A history entry must be a JSON object (a dict), not {type(data).__name__}.")
     if "seq" in data:
@@ -77,6 +78,11 @@ def check_data(data: object) -> Data:
         raise TypeError(f"A history entry must be JSON-serializable: {error}") from None
     if has_nul(data):
         raise ValueError("A history entry may not contain a NUL character (\\x00): PostgreSQL cannot store it.")
+    if strictjson.has_lone_surrogate(data):
+        raise ValueError(
+            "A history entry may not contain a lone surrogate (\\ud800-\\udfff without its pair): it is not "
+            "valid Unicode, and the Redis channel layer cannot send it."
+        )
     return data
 
 

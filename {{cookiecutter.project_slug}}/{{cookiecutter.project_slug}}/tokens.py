@@ -24,6 +24,8 @@ from django.core import signing
 from django.core.cache import cache
 from django.utils.crypto import constant_time_compare
 
+from {{ cookiecutter.project_slug }}.health import UNREACHABLE
+
 MAX_AGE_SECONDS = 60  # only needed to open the socket; an open socket stays logged in until its login ends
 SALT = "{{ cookiecutter.project_slug }}.ws-token"
 MAX_PATH_LENGTH = 200
@@ -69,7 +71,8 @@ def make_token(user: AbstractBaseUser, path: str, session_id: str | None = None)
 def login_for_token_sync(token: str, path: str) -> tuple[AbstractBaseUser | AnonymousUser, str | None]:
     """(user, session_id) for a token presented on the socket at `path`: the active user it names and the
     session it was issued to (None if issued for a password), or (AnonymousUser, None) when the token is
-    forged, altered, expired, revoked or issued for another path. Logs why, never the token itself."""
+    forged, altered, expired, revoked or issued for another path. Logs why, never the token itself. Raises
+    health.UNREACHABLE's errors when the cache holding logouts cannot be reached (revocation_marker)."""
     anonymous = AnonymousUser(), None
     try:
         data = signing.loads(token, salt=SALT, max_age=MAX_AGE_SECONDS)
@@ -90,7 +93,7 @@ def login_for_token_sync(token: str, path: str) -> tuple[AbstractBaseUser | Anon
         return anonymous
     if not user.is_active or not constant_time_compare(user.get_session_auth_hash(), data.get("auth", "")):
         return anonymous
-    if data.get("rev") != revocation_marker(user.pk, default=""):
+    if data.get("rev") != revocation_marker(user.pk, checking=True):
         logger.info("Socket token issued before the user logged out: connecting as anonymous.")
         return anonymous
     return user, data.get("sid")
@@ -114,12 +117,21 @@ def marker_key(user_id: object) -> str:
     return f"ws-token-revoked:{user_id}"
 
 
-def revocation_marker(user_id: object, default: str | None = None) -> str | None:
-    """The user's current marker (None: no logout within MAX_AGE_SECONDS). An unreachable cache gives
-    `default`: None when issuing (the token is still signed), "" when checking (the token is refused)."""
+def revocation_marker(user_id: object, *, checking: bool = False) -> str | None:
+    """The user's current marker (None: no logout within MAX_AGE_SECONDS).
+
+    A cache that cannot be reached (health.UNREACHABLE): when issuing, None (the token is still signed, one
+    warning line); when `checking` a presented token, the error is raised, so health.DependencyGuard closes the
+    socket with 1013 (try again later) and the page reopens it once Redis is back, instead of an anonymous socket
+    or a 4401 that would end its retries. Any other cache error refuses the token (checking: "")."""
     try:
         marker: str | None = cache.get(marker_key(user_id))
         return marker
+    except UNREACHABLE as error:
+        if checking:
+            raise
+        logger.warning("Socket token issued while the cache is unreachable (%s).", error)
+        return None
     except Exception:
-        logger.warning("The cache is unreachable: socket tokens are refused until it is back.", exc_info=True)
-        return default
+        logger.exception("The cache failed: socket tokens are refused until it works.")
+        return "" if checking else None

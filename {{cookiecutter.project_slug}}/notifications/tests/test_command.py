@@ -42,5 +42,5 @@ def test_an_unreachable_redis_is_one_clear_error(settings):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # free once closed: nothing listens there
     settings.CHANNEL_LAYERS = channel_layers_for([f"redis://127.0.0.1:{port}/0"])
-    with pytest.raises(CommandError, match="Cannot reach Redis.*Is redis-server running"):
+    with pytest.raises(CommandError, match="Cannot reach Redis.*Is Redis running where REDIS_URL"):
         call_command("notify", "--all", "hello")

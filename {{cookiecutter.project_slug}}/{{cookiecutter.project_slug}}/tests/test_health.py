@@ -96,6 +96,17 @@ async def test_readyz_names_an_unreachable_redis_and_recovers(async_client, sett
     assert "Ready again: the channel layer answers." in caplog.text
 
 
+def test_a_worker_says_what_a_lost_dependency_costs_a_worker(monkeypatch, caplog):
+    """runworker sets process_kind: a worker serves no pages, so its line must not say it does."""
+    monkeypatch.setattr(health, "_unready", {})
+    monkeypatch.setattr(health, "process_kind", health.WORKER)
+    health.report(health.CHANNEL_LAYER, "Error connecting to 127.0.0.1:6379. Connect call failed.")
+    assert caplog.messages == [
+        "Not ready: Error connecting to 127.0.0.1:6379. Connect call failed. The worker waits for it; the job it was"
+        " running is lost."
+    ]
+
+
 @pytest.mark.django_db
 async def test_readyz_gives_up_on_a_redis_that_never_answers(async_client, settings, silent_port, monkeypatch):
     monkeypatch.setattr(health, "PROBE_TIMEOUT_SECONDS", 0.5)

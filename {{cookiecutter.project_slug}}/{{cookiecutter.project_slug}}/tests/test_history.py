@@ -166,7 +166,13 @@ async def test_append_sends_once_its_transaction_commits_and_a_rollback_leaves_n
 
 @pytest.mark.parametrize(
     ("data", "error"),
-    [(["a list"], TypeError), ({"seq": 1}, TypeError), ({"x": object()}, TypeError), ({"x": ["a\x00"]}, ValueError)],
+    [
+        (["a list"], TypeError),
+        ({"seq": 1}, TypeError),
+        ({"x": object()}, TypeError),
+        ({"x": ["a\x00"]}, ValueError),
+        ({"x": {"\ud800": 1}}, ValueError),  # a lone surrogate: stored, it could not be sent over Redis
+    ],
 )
 def test_what_cannot_be_an_entry_fails_in_the_callers_code(data, error):
     with pytest.raises(error):

@@ -12,8 +12,11 @@ from importlib import import_module
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
 
 from {{ cookiecutter.project_slug }} import presence
+from {{ cookiecutter.project_slug }}.asgi import application
 from {{ cookiecutter.project_slug }}.testing.live_server import PROJECT_DIR, live_servers
 from {{ cookiecutter.project_slug }}.tests.sessions import cookie_for
 
@@ -95,6 +98,24 @@ async def test_an_entry_whose_heartbeat_stopped_leaves_after_two_heartbeats(conn
     assert await next_presence(watcher) == {"users": [], "anonymous": 1}  # the watcher's heartbeat noticed
     assert time.monotonic() - started < 3 * 0.2 + 0.5
     assert (await presence.awho_is_in(presence_group(room))).anonymous == 1
+
+
+async def test_a_socket_closed_while_the_channel_layer_fails_still_leaves_the_list(monkeypatch):
+    # Redis away when a page closes: leaving the room's groups fails. The socket's entry must go all the same,
+    # not stay refreshed by a heartbeat nobody stops (a ghost in the list for the life of the process).
+    room = a_room()
+    headers = [(b"host", b"localhost"), (b"origin", b"http://localhost")]
+    socket = WebsocketCommunicator(application, f"/ws/chat/{room}/", headers)  # not `connect`: it fails on purpose
+    assert (await socket.connect())[0]
+    assert (await presence.awho_is_in(presence_group(room))).sockets == 1
+
+    async def unreachable(group, channel):
+        raise ConnectionError("the channel layer is unreachable")
+
+    monkeypatch.setattr(get_channel_layer(), "group_discard", unreachable)
+    with pytest.raises(ConnectionError):  # the consumer fails (the server logs it) after leaving the list
+        await socket.disconnect()
+    assert (await presence.awho_is_in(presence_group(room))).sockets == 0
 
 
 # Across real server processes (pytest --redis).

@@ -2,11 +2,13 @@ import json
 import logging
 
 import pytest
+import redis
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.testing import WebsocketCommunicator
 
 from {{ cookiecutter.project_slug }} import tokens
+from {{ cookiecutter.project_slug }}.health import TRY_AGAIN_LATER
 from {{ cookiecutter.project_slug }}.middleware import LOGGERS_WITH_URLS, RedactTokens, TokenAuthMiddleware
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,6 +70,21 @@ async def test_a_password_change_or_deactivation_kills_the_token(make_user):
     bob.is_active = False
     await bob.asave()
     assert await who_am_i(f"token={token}") is None
+
+
+class UnreachableCache:
+    def get(self, key, default=None):
+        raise redis.ConnectionError("Connection refused")
+
+
+async def test_a_token_checked_while_the_cache_is_unreachable_closes_the_socket_to_retry(
+    make_user, monkeypatch, connect
+):
+    """Not anonymous, not 4401 (which ends a page's retries): 1013, as for every socket that needs Redis."""
+    token = await sync_to_async(tokens.make_token)(await make_user("alice"), "/ws/x/")
+    monkeypatch.setattr(tokens, "cache", UnreachableCache())
+    socket = await connect(f"/ws/x/?token={token}")
+    assert await socket.receive_output() == {"type": "websocket.close", "code": TRY_AGAIN_LATER}
 
 
 def test_token_endpoint_with_form_credentials(client, django_user_model):

@@ -6,6 +6,7 @@ from channels import DEFAULT_CHANNEL_LAYER
 from channels.management.commands.runworker import Command as ChannelsRunworker
 from django.core.management import CommandError
 
+from {{ cookiecutter.project_slug }} import health
 from {{ cookiecutter.project_slug }}.health import UNREACHABLE, wait_for_channel_layer
 from {{ cookiecutter.project_slug }}.layers import is_in_memory
 from {{ cookiecutter.project_slug }}.layers.worker import BoundedWorker
@@ -29,6 +30,7 @@ class Command(ChannelsRunworker):
             # Channels' own runworker would start, log a traceback per message for the unknown channel, and idle.
             declared = ", ".join(sorted(channel_workers)) or "none: no app's routing.py declares channel_workers"
             raise CommandError(f"No worker is declared for {', '.join(unknown)}. Declared workers: {declared}.")
+        health.process_kind = health.WORKER  # what its "Not ready" lines say a lost dependency costs
         while True:
             wait_for_channel_layer(layer, log=self.say)
             try:
