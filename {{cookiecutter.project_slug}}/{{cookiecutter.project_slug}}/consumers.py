@@ -205,21 +205,21 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
             )
         if self.bucket.take():
             return True
-        if self.bucket.dropped == 1:
-            await self.send_error(f"Too many messages: at most {self.bucket.rate:g} a second. This one was dropped.")
-        elif self.bucket.dropped == self.bucket.burst + 1:
+        if self.bucket.dropped == self.bucket.burst + 1:
             await self.close(code=RATE_LIMITED)
+        elif self.bucket.streak == 1:  # the first frame dropped since one was handled
+            await self.send_error(f"Too many messages: at most {self.bucket.rate:g} a second. This one was dropped.")
         return False
 
 
 class TokenBucket:
     """`burst` tokens, refilled at `rate` a second (time.monotonic); `dropped` counts the take()s refused since the
-    bucket was last full. A rate of 0: no limit."""
+    bucket was last full, `streak` those since the last take() that succeeded. A rate of 0: no limit."""
 
     def __init__(self, rate: float, burst: int) -> None:
         self.rate, self.burst = rate, burst
         self.tokens: float = burst  # fractions of a token refill between frames
-        self.at, self.dropped = time.monotonic(), 0
+        self.at, self.dropped, self.streak = time.monotonic(), 0, 0
 
     def take(self) -> bool:
         """True and one token less, or False (and one more dropped) when none is left."""
@@ -232,6 +232,8 @@ class TokenBucket:
             self.dropped = 0  # the client waited long enough: a fresh start
         if self.tokens >= 1:
             self.tokens -= 1
+            self.streak = 0
             return True
         self.dropped += 1
+        self.streak += 1
         return False
