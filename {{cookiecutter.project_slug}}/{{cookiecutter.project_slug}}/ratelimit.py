@@ -32,6 +32,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 
+from {{ cookiecutter.project_slug }}.health import UNREACHABLE
+
 logger = logging.getLogger(__name__)
 
 
@@ -42,8 +44,11 @@ def retry_after(request, username):
     keys = counter_keys(request, username, now)
     try:
         counts = cache.get_many(list(keys))
+    except UNREACHABLE as error:  # one line, no traceback: every login would log one while Redis is away
+        logger.warning("Login rate limits are off: the cache is unreachable (%s).", error)
+        return 0
     except Exception:
-        logger.warning("Login rate limits are off: the cache is unreachable.", exc_info=True)
+        logger.warning("Login rate limits are off: the cache failed.", exc_info=True)
         return 0
     for key, limit in keys.items():
         if counts.get(key, 0) >= limit:
@@ -63,8 +68,10 @@ def count_failure(sender, credentials, request=None, **kwargs):
                     cache.incr(key)
                 except ValueError:  # expired between add() and incr()
                     cache.add(key, 1, timeout=window + 1)
+    except UNREACHABLE as error:
+        logger.warning("A failed login was not counted: the cache is unreachable (%s).", error)
     except Exception:
-        logger.warning("A failed login was not counted: the cache is unreachable.", exc_info=True)
+        logger.warning("A failed login was not counted: the cache failed.", exc_info=True)
 
 
 def clear_username(username):
@@ -72,8 +79,10 @@ def clear_username(username):
     key = f"login-failures:username:{digest(normalized(username))}:{bucket(time.time())}"
     try:
         cache.delete(key)
+    except UNREACHABLE as error:
+        logger.warning("Could not clear the failed logins of a user: the cache is unreachable (%s).", error)
     except Exception:
-        logger.warning("Could not clear the failed logins of a user: the cache is unreachable.", exc_info=True)
+        logger.warning("Could not clear the failed logins of a user: the cache failed.", exc_info=True)
 
 
 def counter_keys(request, username, now):

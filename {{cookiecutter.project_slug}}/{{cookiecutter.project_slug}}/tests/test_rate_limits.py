@@ -108,3 +108,4 @@ def test_an_unreachable_cache_lets_logins_through_and_says_so(alice, settings, c
         assert token("alice", "wrong").status_code == 401
         assert token("alice", PASSWORD).status_code == 200
     assert "Login rate limits are off: the cache is unreachable" in caplog.text
+    assert not [record.getMessage() for record in caplog.records if record.exc_info], "a traceback per login"
