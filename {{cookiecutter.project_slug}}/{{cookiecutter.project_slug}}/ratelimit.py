@@ -21,6 +21,7 @@ import logging
 import math
 import time
 import unicodedata
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from django import forms
@@ -37,19 +38,26 @@ from {{ cookiecutter.project_slug }}.health import UNREACHABLE
 logger = logging.getLogger(__name__)
 
 
+@contextmanager
+def cache_errors_logged(consequence):
+    """Runs the block; a cache error ends it and is logged after `consequence`: one line when Redis is unreachable
+    (health.UNREACHABLE: every login would log a traceback while Redis is away), with its traceback otherwise."""
+    try:
+        yield
+    except UNREACHABLE as error:
+        logger.warning("%s: the cache is unreachable (%s).", consequence, error)
+    except Exception:
+        logger.warning("%s: the cache failed.", consequence, exc_info=True)
+
+
 def retry_after(request, username):
     """Seconds until a login for `username` from `request`'s client may be tried again; 0 when it may now."""
     window = settings.LOGIN_FAILURE_WINDOW_SECONDS
     now = time.time()
     keys = counter_keys(request, username, now)
-    try:
+    counts = {}
+    with cache_errors_logged("Login rate limits are off"):
         counts = cache.get_many(list(keys))
-    except UNREACHABLE as error:  # one line, no traceback: every login would log one while Redis is away
-        logger.warning("Login rate limits are off: the cache is unreachable (%s).", error)
-        return 0
-    except Exception:
-        logger.warning("Login rate limits are off: the cache failed.", exc_info=True)
-        return 0
     for key, limit in keys.items():
         if counts.get(key, 0) >= limit:
             return max(1, math.ceil(window - now % window))
@@ -60,7 +68,7 @@ def count_failure(sender, credentials, request=None, **kwargs):
     """`user_login_failed` receiver: one more failure for the request's client address and for the username."""
     username = credentials.get(get_user_model().USERNAME_FIELD, credentials.get("username"))
     window = settings.LOGIN_FAILURE_WINDOW_SECONDS
-    try:
+    with cache_errors_logged("A failed login was not counted"):
         for key in counter_keys(request, username, time.time()):
             # add() then incr(): both atomic in Redis, so processes counting at once lose no failure.
             if not cache.add(key, 1, timeout=window + 1):
@@ -68,21 +76,13 @@ def count_failure(sender, credentials, request=None, **kwargs):
                     cache.incr(key)
                 except ValueError:  # expired between add() and incr()
                     cache.add(key, 1, timeout=window + 1)
-    except UNREACHABLE as error:
-        logger.warning("A failed login was not counted: the cache is unreachable (%s).", error)
-    except Exception:
-        logger.warning("A failed login was not counted: the cache failed.", exc_info=True)
 
 
 def clear_username(username):
     """Forget the failures of `username` in this window (after it logged in)."""
     key = f"login-failures:username:{digest(normalized(username))}:{bucket(time.time())}"
-    try:
+    with cache_errors_logged("Could not clear the failed logins of a user"):
         cache.delete(key)
-    except UNREACHABLE as error:
-        logger.warning("Could not clear the failed logins of a user: the cache is unreachable (%s).", error)
-    except Exception:
-        logger.warning("Could not clear the failed logins of a user: the cache failed.", exc_info=True)
 
 
 def counter_keys(request, username, now):
