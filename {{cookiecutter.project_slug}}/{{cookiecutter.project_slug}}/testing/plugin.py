@@ -10,6 +10,7 @@ The test database is SQLite (test_db.sqlite3 beside manage.py, one per xdist wor
 postgres) on a free loopback port for the session (never the one in DATABASE_URL). The two options combine.
 """
 
+import asyncio
 import os
 import signal
 import threading
@@ -18,8 +19,11 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 from django.test import override_settings
 
+from {{ cookiecutter.project_slug }} import health
 from {{ cookiecutter.project_slug }}.settings import caches_for, channel_layers_for, sqlite_database
 
 from . import processes
@@ -157,6 +161,22 @@ def cache_of_the_test(request):
     redis_urls = [request.getfixturevalue("redis_url")] if request.config.getoption("--redis") else []
     with override_settings(CACHES=caches_for(redis_urls, prefix=f"test-{uuid.uuid4().hex}")):
         yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_state(monkeypatch):
+    """Each test starts with this process ready and as a server (health), and ends with no database connection
+    left open in the thread where sync_to_async runs database code. Channels closes that thread's connections
+    before each message a consumer handles; a socket refused before its consumer starts (a 1013, a 4401) leaves
+    one open, and the next test without database access would fail on it."""
+    monkeypatch.setattr(health, "_unready", {})
+    monkeypatch.setattr(health, "process_kind", health.SERVER)
+    yield
+    loop = asyncio.new_event_loop()  # not asyncio.run: that would unset the current loop pytest-asyncio set
+    try:
+        loop.run_until_complete(sync_to_async(connections.close_all)())
+    finally:
+        loop.close()
 
 
 @pytest.fixture(scope="session")

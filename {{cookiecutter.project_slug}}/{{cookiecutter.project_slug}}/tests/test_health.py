@@ -25,14 +25,6 @@ from {{ cookiecutter.project_slug }}.settings import channel_layers_for
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def ready_at_the_end():
-    """The readiness state is the process's: leave it as the next test expects it."""
-    yield
-    health.report(health.CHANNEL_LAYER, None)
-    health.report(health.DATABASE, None)
-
-
 @pytest.fixture
 def closed_port():
     """A loopback port nothing listens on."""
@@ -98,7 +90,6 @@ async def test_readyz_names_an_unreachable_redis_and_recovers(async_client, sett
 
 def test_a_worker_says_what_a_lost_dependency_costs_a_worker(monkeypatch, caplog):
     """runworker sets process_kind: a worker serves no pages, so its line must not say it does."""
-    monkeypatch.setattr(health, "_unready", {})
     monkeypatch.setattr(health, "process_kind", health.WORKER)
     health.report(health.CHANNEL_LAYER, "Error connecting to 127.0.0.1:6379. Connect call failed.")
     assert caplog.messages == [

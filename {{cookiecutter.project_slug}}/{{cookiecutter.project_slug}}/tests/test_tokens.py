@@ -7,7 +7,7 @@ from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.testing import WebsocketCommunicator
 
-from {{ cookiecutter.project_slug }} import health, tokens
+from {{ cookiecutter.project_slug }} import tokens
 from {{ cookiecutter.project_slug }}.health import TRY_AGAIN_LATER
 from {{ cookiecutter.project_slug }}.middleware import LOGGERS_WITH_URLS, RedactTokens, TokenAuthMiddleware
 
@@ -83,7 +83,6 @@ async def test_a_token_checked_while_the_cache_is_unreachable_closes_the_socket_
     """Not anonymous, not 4401 (which ends a page's retries): 1013, as for every socket that needs Redis."""
     token = await sync_to_async(tokens.make_token)(await make_user("alice"), "/ws/x/")
     monkeypatch.setattr(tokens, "cache", UnreachableCache())
-    monkeypatch.setattr(health, "_unready", {})  # the 1013 marks the process unready: not for later tests
     socket = await connect(f"/ws/x/?token={token}")
     assert await socket.receive_output() == {"type": "websocket.close", "code": TRY_AGAIN_LATER}
 
