@@ -172,11 +172,10 @@ def fresh_process_state(monkeypatch):
     monkeypatch.setattr(health, "_unready", {})
     monkeypatch.setattr(health, "process_kind", health.SERVER)
     yield
-    loop = asyncio.new_event_loop()  # not asyncio.run: that would unset the current loop pytest-asyncio set
-    try:
-        loop.run_until_complete(sync_to_async(connections.close_all)())
-    finally:
-        loop.close()
+    # From a thread of its own: this one may be running a loop (pytest-asyncio's, Playwright's).
+    closing = threading.Thread(target=asyncio.run, args=(sync_to_async(connections.close_all)(),))
+    closing.start()
+    closing.join()
 
 
 @pytest.fixture(scope="session")
