@@ -27,7 +27,7 @@ from {{ cookiecutter.project_slug }} import health
 from {{ cookiecutter.project_slug }}.settings import caches_for, channel_layers_for, sqlite_database
 
 from . import processes
-from .browser import CHROMIUM, CrashableServer, chromium
+from .browser import CHROMIUM, CrashableServer, chromium, in_thread
 from .live_server import LiveServer
 
 pytest_plugins = ["{{ cookiecutter.project_slug }}.testing.screenshots"]
@@ -172,10 +172,7 @@ def fresh_process_state(monkeypatch):
     monkeypatch.setattr(health, "_unready", {})
     monkeypatch.setattr(health, "process_kind", health.SERVER)
     yield
-    # From a thread of its own: this one may be running a loop (pytest-asyncio's, Playwright's).
-    closing = threading.Thread(target=asyncio.run, args=(sync_to_async(connections.close_all)(),))
-    closing.start()
-    closing.join()
+    in_thread(asyncio.run, sync_to_async(connections.close_all)())  # this thread may be running a loop
 
 
 @pytest.fixture(scope="session")

@@ -86,18 +86,15 @@ async def test_server_starts_without_redis_and_reports_it(settings, closed_port,
     # A Redis that is away degrades the server (pages served, not ready), never stops it: health.py.
     settings.CHANNEL_LAYERS = channel_layers_for([f"redis://127.0.0.1:{closed_port}/0"])
     communicator = ApplicationCommunicator(application, {"type": "lifespan", "asgi": {"version": "3.0"}})
-    try:
-        await communicator.send_input({"type": "lifespan.startup"})
-        assert (await communicator.receive_output(timeout=10))["type"] == "lifespan.startup.complete"
-        assert not health.is_ready()
-        assert f"Redis at 127.0.0.1:{closed_port}" in health.unready_reasons()[health.CHANNEL_LAYER]
-        assert f"Not ready: (channel_layers.E001) The channel layer cannot reach Redis at 127.0.0.1:{closed_port}" in (
-            caplog.text
-        )
-        await communicator.send_input({"type": "lifespan.shutdown"})
-        assert (await communicator.receive_output(timeout=10))["type"] == "lifespan.shutdown.complete"
-    finally:
-        health.report(health.CHANNEL_LAYER, None)
+    await communicator.send_input({"type": "lifespan.startup"})
+    assert (await communicator.receive_output(timeout=10))["type"] == "lifespan.startup.complete"
+    assert not health.is_ready()
+    assert f"Redis at 127.0.0.1:{closed_port}" in health.unready_reasons()[health.CHANNEL_LAYER]
+    assert f"Not ready: (channel_layers.E001) The channel layer cannot reach Redis at 127.0.0.1:{closed_port}" in (
+        caplog.text
+    )
+    await communicator.send_input({"type": "lifespan.shutdown"})
+    assert (await communicator.receive_output(timeout=10))["type"] == "lifespan.shutdown.complete"
 
 
 def test_in_memory_layer_with_several_server_processes_warns(settings, monkeypatch):
