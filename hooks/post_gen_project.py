@@ -111,7 +111,10 @@ def next_steps(project, channel_layer, editor, database="sqlite", include_deploy
     """What to do after the bake, in words true for these options."""
     steps = [f"cd {project.name}", 'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]"']
     if database == "postgresql" and include_deploy:
-        steps.append("docker compose -f compose.dev.yaml up -d --wait    # PostgreSQL where .env says (no Docker: README, Database)")
+        steps.append(
+            "docker compose -f compose.dev.yaml up -d --wait"
+            "    # PostgreSQL where .env says (no Docker: README, Database)"
+        )
     if channel_layer == "redis":
         steps.append("sudo apt-get install redis-server    # Debian starts it on 127.0.0.1:6379, .env's REDIS_URL")
     steps.append(".venv/bin/python manage.py migrate")
