@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from .support.bakes import MATRIX, POSTGRESQL_BAKE
+from .support.compiled_templates import keep_compiled_templates
 from .support.processes import start_redis, stop
 
 # The fast lane (`make test-fast`) bakes the defaults only: the other combinations are marked `other_bake`.
@@ -25,6 +26,10 @@ LONG_TESTS = (
     "test_each_demo_app_can_be_deleted_on_its_own",
     "test_newapp_scaffold",
 )
+
+
+def pytest_configure(config):
+    keep_compiled_templates()
 
 
 def pytest_collection_modifyitems(items):

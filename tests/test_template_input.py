@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from .support.bakes import TEMPLATE_DIR, baked_env, run_in
+from .support.compiled_templates import CACHE
 
 
 def bake(output_dir, *args, home=None):
@@ -77,3 +78,15 @@ def compare_trees(a, b, relative=""):
     for name in comparison.common_dirs:
         differing += compare_trees(a / name, b / name, f"{relative}{name}/")
     return sorted(differing)
+
+
+@pytest.mark.fast
+def test_bakes_reuse_compiled_templates(cookies):
+    """The suite's bakes share compiled templates (tests/support/compiled_templates.py): a second bake in this
+    process loads every template file it renders from the cache instead of compiling it."""
+    assert cookies.bake().exit_code == 0
+    hits = CACHE.hits
+    second = cookies.bake(extra_context={"project_name": "Second Bake"})
+    assert second.exit_code == 0, second.exception
+    rendered = sum(1 for path in second.project_path.rglob("*") if path.is_file())
+    assert CACHE.hits - hits >= rendered * 0.9, (CACHE.hits - hits, rendered)
