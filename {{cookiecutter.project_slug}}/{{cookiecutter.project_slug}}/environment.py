@@ -35,12 +35,15 @@ def env_bool(name, default):
     return value in TRUE
 
 
-def env_int(name, default, minimum=0):
+def env_int(name, default, minimum=0, maximum=10**9):
+    """The whole number in environment variable `name` (`default` when unset or empty); outside minimum..maximum
+    (a billion by default: 31 years of seconds, past any count or delay here, and within what sleeps and
+    timedeltas take) the process stops with one sentence naming it."""
     value = os.environ.get(name, "").strip()
     if not value:
         return default
-    if not value.isascii() or not value.isdigit() or int(value) < minimum:
-        misconfigured(name, value, f"a whole number of at least {minimum}")
+    if not value.isascii() or not value.isdigit() or not minimum <= int(value) <= maximum:
+        misconfigured(name, value, f"a whole number from {minimum} to {maximum}")
     return int(value)
 
 

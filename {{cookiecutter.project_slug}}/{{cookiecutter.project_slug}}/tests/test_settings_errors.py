@@ -33,6 +33,7 @@ MALFORMED = [
     ("DJANGO_SECURE_HSTS_SECONDS", "-5"),
     ("WEB_CONCURRENCY", "two"),
     ("WEB_CONCURRENCY", "0"),
+    ("SOCKETS_PER_USER", "99999999999999999999"),  # past what a sleep or a timedelta takes
     ("DJANGO_DEBUG", "ture"),
     ("DJANGO_SECURE_SSL_REDIRECT", "maybe"),
     ("DJANGO_LOG_LEVEL", "LOUD"),
