@@ -474,6 +474,11 @@ def static_problems(project, message, context):
     settings = (project / project_package(project) / "settings.py").read_text()
     if "test_db.sqlite3" in readme and "test_db.sqlite3" not in settings:
         problems.append("README.md says tests use test_db.sqlite3; settings.py does not name it")
+    # README's "Every setting: docs/settings.md": each variable settings.py reads has its row there.
+    settings_page = (project / "docs" / "settings.md").read_text()
+    for variable in sorted(set(re.findall(r'\benv_\w+\("([A-Z][A-Z0-9_]*)"', settings))):
+        if f"`{variable}`" not in settings_page:
+            problems.append(f"settings.py reads {variable}; docs/settings.md does not say what it does")
 
     # Commands: shell ones, inline ones and the message's.
     for key, command in commands.items():
