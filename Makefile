@@ -13,9 +13,10 @@ venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	@# uv installs the dev group in seconds where pip takes a minute (pip only bootstraps uv).
+	@# uv installs the dev group in seconds where pip takes a minute (pip only bootstraps uv). It compiles the
+	@# bytecode now: under PYTHONDONTWRITEBYTECODE (set on CI) each of the suite's processes would compile Django anew.
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --group dev
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --group dev
 	touch $@
 
 ## test: the whole template suite (bakes every option, runs each baked project's tests, lint and checks)
