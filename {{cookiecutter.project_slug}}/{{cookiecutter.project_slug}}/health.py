@@ -15,12 +15,12 @@
 """
 
 import asyncio
+import functools
 import logging
 import time
 import weakref
 from typing import Any
 
-import redis
 from asgiref.sync import sync_to_async
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import get_channel_layer
@@ -28,8 +28,6 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 logger = logging.getLogger(__name__)
 
-# Redis errors that mean "not reachable now" (refused, reset, timed out, no pooled connection free).
-UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
 RECHECK_SECONDS = 10  # how often a server re-checks the channel layer
 WAIT_SECONDS_MAX = 10  # runworker's longest pause between two attempts while Redis is away
 TRY_AGAIN_LATER = 1013  # WebSocket close code: "Try Again Later" (RFC 6455 registry)
@@ -55,6 +53,16 @@ CONSEQUENCES = {
 }
 process_kind = SERVER
 _unready: dict[str, str] = {}  # dependency -> why it is not usable now
+
+
+@functools.cache
+def unreachable_errors() -> tuple[type[Exception], ...]:
+    """The Redis errors that mean "not reachable now" (refused, reset, timed out, no pooled connection free), for
+    `except unreachable_errors():`. redis is imported at the first call, which an except clause makes only when an
+    error is raised: a project on the in-memory layer never imports it (a third of a process's start)."""
+    import redis
+
+    return (redis.ConnectionError, redis.TimeoutError)
 
 
 def is_ready():
@@ -226,7 +234,7 @@ class DependencyGuard:
 
         try:
             return await self.application(scope, receive, tracking_send)
-        except UNREACHABLE as error:
+        except unreachable_errors() as error:
             report(CHANNEL_LAYER, f"the channel layer cannot reach Redis: {error}")
             if scope["type"] != "websocket":
                 logger.warning("Worker for channel %s stopped: Redis is unreachable.", scope.get("channel"))

@@ -33,7 +33,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 
-from {{ cookiecutter.project_slug }}.health import UNREACHABLE
+from {{ cookiecutter.project_slug }}.health import unreachable_errors
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +41,10 @@ logger = logging.getLogger(__name__)
 @contextmanager
 def cache_errors_logged(consequence):
     """Runs the block; a cache error ends it and is logged after `consequence`: one line when Redis is unreachable
-    (health.UNREACHABLE: every login would log a traceback while Redis is away), with its traceback otherwise."""
+    (health.unreachable_errors(): every login would log a traceback while Redis is away), else with its traceback."""
     try:
         yield
-    except UNREACHABLE as error:
+    except unreachable_errors() as error:
         logger.warning("%s: the cache is unreachable (%s).", consequence, error)
     except Exception:
         logger.warning("%s: the cache failed.", consequence, exc_info=True)

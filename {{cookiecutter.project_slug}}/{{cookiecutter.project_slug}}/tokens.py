@@ -24,7 +24,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.utils.crypto import constant_time_compare
 
-from {{ cookiecutter.project_slug }}.health import UNREACHABLE
+from {{ cookiecutter.project_slug }}.health import unreachable_errors
 
 MAX_AGE_SECONDS = 60  # only needed to open the socket; an open socket stays logged in until its login ends
 SALT = "{{ cookiecutter.project_slug }}.ws-token"
@@ -72,7 +72,7 @@ def login_for_token_sync(token: str, path: str) -> tuple[AbstractBaseUser | Anon
     """(user, session_id) for a token presented on the socket at `path`: the active user it names and the
     session it was issued to (None if issued for a password), or (AnonymousUser, None) when the token is
     forged, altered, expired, revoked or issued for another path. Logs why, never the token itself. Raises
-    health.UNREACHABLE's errors when the cache holding logouts cannot be reached (revocation_marker)."""
+    health.unreachable_errors()'s errors when the cache holding logouts cannot be reached (revocation_marker)."""
     anonymous = AnonymousUser(), None
     try:
         data = signing.loads(token, salt=SALT, max_age=MAX_AGE_SECONDS)
@@ -120,14 +120,14 @@ def marker_key(user_id: object) -> str:
 def revocation_marker(user_id: object, *, checking: bool = False) -> str | None:
     """The user's current marker (None: no logout within MAX_AGE_SECONDS).
 
-    A cache that cannot be reached (health.UNREACHABLE): when issuing, None (the token is still signed, one
+    A cache that cannot be reached (health.unreachable_errors()): when issuing, None (the token is still signed, one
     warning line); when `checking` a presented token, the error is raised, so health.DependencyGuard closes the
     socket with 1013 (try again later) and the page reopens it once Redis is back, instead of an anonymous socket
     or a 4401 that would end its retries. Any other cache error refuses the token (checking: "")."""
     try:
         marker: str | None = cache.get(marker_key(user_id))
         return marker
-    except UNREACHABLE as error:
+    except unreachable_errors() as error:
         if checking:
             raise
         logger.warning("Socket token issued while the cache is unreachable (%s).", error)

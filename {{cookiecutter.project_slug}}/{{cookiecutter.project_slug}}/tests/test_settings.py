@@ -45,6 +45,19 @@ def test_missing_secret_gives_one_clear_line():
     assert "Traceback" not in result.stderr
 
 
+def test_a_project_on_the_in_memory_layer_never_imports_redis():
+    # redis_host() and health.unreachable_errors() import it when first needed: it is a third of a process's start.
+    env = {**os.environ, "REDIS_URL": ""}
+    code = (
+        "import sys, {{ cookiecutter.project_slug }}.asgi, {{ cookiecutter.project_slug }}.urls; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('redis', 'channels_redis')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
+
+
 def test_sqlite_path_comes_from_the_environment(tmp_path):
     env = {**os.environ, "DJANGO_SQLITE_PATH": str(tmp_path / "data.sqlite3")}
     code = "from django.conf import settings; print(settings.DATABASES['default']['NAME'])"

@@ -7,7 +7,7 @@ from channels.management.commands.runworker import Command as ChannelsRunworker
 from django.core.management import CommandError
 
 from {{ cookiecutter.project_slug }} import health
-from {{ cookiecutter.project_slug }}.health import UNREACHABLE, wait_for_channel_layer
+from {{ cookiecutter.project_slug }}.health import unreachable_errors, wait_for_channel_layer
 from {{ cookiecutter.project_slug }}.layers import is_in_memory
 from {{ cookiecutter.project_slug }}.layers.worker import BoundedWorker
 from {{ cookiecutter.project_slug }}.routing import channel_workers
@@ -35,7 +35,7 @@ class Command(ChannelsRunworker):
             wait_for_channel_layer(layer, log=self.say)
             try:
                 return super().handle(*args, **options)
-            except UNREACHABLE as error:
+            except unreachable_errors() as error:
                 # Messages already taken off Redis by this worker are lost with it; new ones wait in Redis.
                 self.say(f"runworker lost Redis ({error}); reconnecting.")
 
