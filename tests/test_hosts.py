@@ -40,8 +40,9 @@ HOSTS = {"redis": 2, "web-a": 11, "web-b": 12, "worker": 21}
 SPACE = ipaddress.ip_network("10.231.0.0/16")  # private (RFC 1918); each run takes a free /24 of it
 WEB_PORT, REDIS_PORT = 8000, 6379
 USER = "hopper"
-# Seconds. A socket over a cut link is noticed by the client's pings (browsers rely on TCP and the balancer).
-PING_INTERVAL, PING_TIMEOUT, OPEN_TIMEOUT = 1, 3, 3
+# Seconds. A socket over a cut link is noticed by the client's pings (browsers rely on TCP and the balancer);
+# generous enough that a loaded machine never drops a socket of the host that stays up.
+PING_INTERVAL, PING_TIMEOUT, OPEN_TIMEOUT = 1, 5, 10
 OPEN_ATTEMPTS = 8  # per (re)open, over the hosts in turn: socket.js's backoff, 0.25-10 s apart
 
 
