@@ -335,7 +335,12 @@ class FailoverPage:
 
     async def dropped(self, timeout=30):
         """Wait until the socket drops (its pings go unanswered), then reopen it on the next host."""
-        await asyncio.wait_for(self.socket.wait_closed(), timeout)
+        try:
+            await asyncio.wait_for(self.socket.wait_closed(), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"{self.path} on {self.hosts[0]} still open {timeout} s after its link was cut"
+            ) from None
         await self.failover()
 
     async def failover(self):
