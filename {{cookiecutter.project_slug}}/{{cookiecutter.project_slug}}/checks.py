@@ -112,9 +112,13 @@ def library_problems():
 
 
 def redis_location(url):
-    """host:port (or the socket path) of a Redis URL, without the password it may hold."""
+    """host:port (or the socket path) of a Redis URL, without the password it may hold; for a Sentinel host
+    (a dict), the master's name and its sentinels."""
+    if isinstance(url, dict):
+        sentinels = ", ".join(f"{host}:{port}" for host, port in url.get("sentinels", []))
+        return f"the master {url.get('master_name')!r} of the sentinels {sentinels}"
     if not isinstance(url, str):
-        return "the Sentinel hosts"
+        return "an unknown host"
     parts = urlsplit(url)
     if parts.scheme == "unix":
         return parts.path
@@ -136,7 +140,11 @@ def redis_problems(alias=DEFAULT_CHANNEL_LAYER):
     return [
         Error(
             f"The channel layer cannot reach Redis at {redis_location(url)}: {error}",
-            hint="Start Redis there, correct REDIS_URL, or empty REDIS_URL for the in-memory layer (one process only).",
+            hint=(
+                "Start Redis there, correct REDIS_URL, or empty REDIS_URL for the in-memory layer (one process only)."
+                if isinstance(url, str)
+                else "Start the sentinels and the master, or correct REDIS_SENTINELS and REDIS_SENTINEL_MASTER."
+            ),
             id="channel_layers.E001",
         )
         for url, error in failures
@@ -144,12 +152,13 @@ def redis_problems(alias=DEFAULT_CHANNEL_LAYER):
 
 
 async def unusable_hosts(config):
-    """[(address, error)] for each host the layer configured by `config` cannot PING."""
+    """[(address, error)] for each host the layer configured by `config` cannot PING (a Sentinel host: the
+    sentinels are asked where the master is, then the master is pinged; its address is the host's dict)."""
     layer = import_string(config["BACKEND"])(**config.get("CONFIG", {}))
     failures = []
     try:
         for index, host in enumerate(layer.hosts):
-            address = host.get("address") if isinstance(host, dict) else None
+            address = host.get("address", host) if isinstance(host, dict) else None
             try:
                 await asyncio.wait_for(layer.connection(index).ping(), CONNECT_TIMEOUT_SECONDS)
             except TimeoutError:

@@ -6,12 +6,16 @@ No Django import and no side effect: deploy/gunicorn.conf.py uses it before Djan
 """
 
 import os
+import re
 import sys
 from urllib.parse import parse_qs, urlsplit
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+SENTINELS_EXAMPLE = "10.0.0.5:26379,10.0.0.6:26379,10.0.0.7:26379"
+# What Sentinel accepts in a master's name (`sentinel monitor NAME ...`).
+SENTINEL_MASTER_NAME = re.compile(r"[A-Za-z0-9._-]+")
 # The DATABASE_URL schemes of the drivers the project installs (psycopg; sqlite3 comes with Python). Another
 # database needs its driver in pyproject.toml and its dj-database-url scheme here ("mysql", ...).
 DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql", "sqlite")
@@ -22,6 +26,11 @@ CONNECT_TIMEOUT_SECONDS = 5  # PostgreSQL connections (libpq's connect_timeout)
 def misconfigured(name, value, expected):
     """Stop the process: `name` holds `value`, which is not `expected` (a phrase: "a whole number")."""
     sys.exit(f"{name}={value!r} is not valid: it must be {expected}. Correct it in .env or the environment.")
+
+
+def env_str(name, default=""):
+    """The text in environment variable `name`, stripped (`default` when unset or empty)."""
+    return os.environ.get(name, "").strip() or default
 
 
 def env_list(name, default=""):
@@ -86,7 +95,9 @@ def redis_url_problem(url):
             dbs = [parts.path.strip("/"), *dbs]
     if any(not db.isascii() or not db.isdigit() for db in dbs):
         return "a URL whose database is a number, e.g. redis://127.0.0.1:6379/0"
-    from redis.connection import parse_url  # here, so a project on the in-memory layer never imports redis
+    from redis.connection import (
+        parse_url,
+    )  # here, so a project on the in-memory layer never imports redis
 
     try:
         parse_url(url)
@@ -103,6 +114,74 @@ def env_redis_urls(name="REDIS_URL"):
         if problem:
             misconfigured(name, without_password(url), problem)
     return urls
+
+
+def env_addresses(name, example=SENTINELS_EXAMPLE):
+    """The comma-separated host:port pairs in `name` ([::1]:26379 for an IPv6 address), as [(host, port)]; empty
+    when unset. A pair without a port, or with one that is not 1..65535, stops the process naming `name`."""
+    addresses = []
+    for item in env_list(name):
+        try:
+            parts = urlsplit(f"//{item}")
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            host = port = None
+        if not host or not port or parts.username is not None or parts.path or parts.query or parts.fragment:
+            misconfigured(name, os.environ.get(name), f"comma-separated host:port pairs, e.g. {example}")
+        addresses.append((host, port))
+    return addresses
+
+
+def env_sentinel_masters(name="REDIS_SENTINEL_MASTER"):
+    """The comma-separated master names in `name` (as Sentinel allows them: letters, digits, . _ -)."""
+    names = env_list(name)
+    if not all(SENTINEL_MASTER_NAME.fullmatch(master) for master in names):
+        misconfigured(
+            name,
+            os.environ.get(name),
+            "the name of the master the sentinels monitor (their `sentinel monitor NAME` line), or several "
+            "comma-separated: letters, digits, . _ and -, e.g. mymaster",
+        )
+    return names
+
+
+def redis_locations(urls, sentinels, masters, db=0, password="", sentinel_password=""):
+    """Where the project's Redis is: `urls` (REDIS_URL), or with `sentinels` (REDIS_SENTINELS) one
+    channels-redis Sentinel host per name in `masters` (REDIS_SENTINEL_MASTER): a dict with master_name,
+    sentinels, db, password (the master's and replicas' `requirepass`) and sentinel_kwargs (the sentinels' own
+    password, if any). Several locations are shards. Both forms at once, or half of the Sentinel one, stop the
+    process naming the variable to correct."""
+    if not sentinels:
+        if masters:
+            misconfigured(
+                "REDIS_SENTINELS",
+                os.environ.get("REDIS_SENTINELS", ""),
+                f"the sentinels' host:port pairs when REDIS_SENTINEL_MASTER is set, e.g. {SENTINELS_EXAMPLE}",
+            )
+        return urls
+    if urls:
+        misconfigured(
+            "REDIS_URL",
+            without_password(",".join(urls)),
+            "empty when REDIS_SENTINELS is set (the sentinels say where the master is)",
+        )
+    if not masters:
+        misconfigured(
+            "REDIS_SENTINEL_MASTER",
+            os.environ.get("REDIS_SENTINEL_MASTER", ""),
+            "the name of the master the sentinels monitor (their `sentinel monitor NAME` line) when "
+            "REDIS_SENTINELS is set, e.g. mymaster",
+        )
+    return [
+        {
+            "master_name": master,
+            "sentinels": sentinels,
+            "db": db,
+            "password": password or None,
+            "sentinel_kwargs": {"password": sentinel_password} if sentinel_password else {},
+        }
+        for master in masters
+    ]
 
 
 def database_url_problem(url):

@@ -8,7 +8,7 @@
 - CredentialMaskingExceptionReporterFilter (settings.DEFAULT_EXCEPTION_REPORTER_FILTER): Django's debug page
   and error reports hide settings named like secrets; this filter also masks the user and password of every
   URL they show (REDIS_URL inside CHANNEL_LAYERS and CACHES, a DATABASE_URL, a URL in a local variable), and
-  those passwords wherever else they appear, e.g. in the local variables of the Redis client that sent them.
+  those passwords (and a Sentinel host's) wherever else they appear, e.g. in the local variables of the Redis client that sent them.
 """
 
 import re
@@ -65,14 +65,17 @@ def make_database_private(sender, connection, **kwargs):
 
 def url_passwords(value, found=None):
     """The passwords (the whole userinfo when it has no ":") of the URLs in `value`, a string or a dict, list or
-    tuple of them, as written and percent-decoded."""
+    tuple of them, as written and percent-decoded; and the value of each "password" key of those dicts (a
+    Sentinel host's passwords)."""
     found = set() if found is None else found
     if isinstance(value, str):
         for match in URL_CREDENTIALS.finditer(value):
             secret = match[2].split(":", 1)[1] if ":" in match[2] else match[2]
             found.update(candidate for candidate in (secret, unquote(secret)) if len(candidate) >= MIN_SECRET_LENGTH)
     elif isinstance(value, dict):
-        for item in value.values():
+        for key, item in value.items():
+            if key == "password" and isinstance(item, str) and len(item) >= MIN_SECRET_LENGTH:
+                found.add(item)
             url_passwords(item, found)
     elif isinstance(value, list | tuple):
         for item in value:

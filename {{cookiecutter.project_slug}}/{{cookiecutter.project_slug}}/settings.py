@@ -16,12 +16,16 @@ from dotenv import load_dotenv
 
 # Parse each variable; a malformed value stops the process with one sentence naming it (environment.py).
 from {{ cookiecutter.project_slug }}.environment import (
+    env_addresses,
     env_bool,
     env_choice,
     env_database,
     env_int,
     env_list,
     env_redis_urls,
+    env_sentinel_masters,
+    env_str,
+    redis_locations,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -39,27 +43,40 @@ REDIS_KEEPALIVE = {
 }
 
 
-def redis_host(url):
-    """One entry of the Redis layer's `hosts`: the connection options for `url` (redis://, rediss:// or unix://)."""
+# The sentinels answer one short question each ("where is the master?"): a sentinel that is down or hung is
+# skipped after this long, rather than holding every new Redis connection of the process.
+SENTINEL_TIMEOUT_SECONDS = 2
+
+
+def sentinel_master(location):
+    """A copy of the Sentinel master `location` (environment.redis_locations) whose sentinels time out."""
+    timeouts = {"socket_connect_timeout": SENTINEL_TIMEOUT_SECONDS, "socket_timeout": SENTINEL_TIMEOUT_SECONDS}
+    return {**location, "sentinel_kwargs": {**location.get("sentinel_kwargs", {}), **timeouts}}
+
+
+def redis_host(location):
+    """One entry of the Redis layer's `hosts`: the connection options for `location`, a URL (redis://, rediss://
+    or unix://) or a Sentinel master (a dict from environment.redis_locations)."""
     import redis  # here, so a project on the in-memory layer never imports it
 
-    host = {
-        "address": url,
-        "socket_timeout": None,
+    host = sentinel_master(location) if isinstance(location, dict) else {"address": location}
+    host.update(
+        socket_timeout=None,
         # A pooled connection that Redis has closed (restart, failover) is retried once on a fresh
         # connection, rather than failing the socket that happened to pick it.
-        "retry_on_error": [redis.ConnectionError],
-    }
+        retry_on_error=[redis.ConnectionError],
+    )
     # TCP only: redis-py refuses keepalive options on unix:// sockets. TLS options of rediss:// (ssl_ca_certs,
     # ssl_cert_reqs, ssl_certfile, ssl_keyfile) go in the URL's query string.
-    if not url.startswith("unix:"):
+    if not str(host.get("address", "")).startswith("unix:"):
         host.update(socket_keepalive=True, socket_keepalive_options=REDIS_KEEPALIVE)
     return host
 
 
 def channel_layers_for(redis_urls, prefix=None):
-    """CHANNEL_LAYERS for a list of Redis URLs. No URL: one process keeps groups in memory. One or more URLs:
-    channels-redis (several = sharded), every key it writes starting with `prefix` (default CHANNEL_LAYER_PREFIX).
+    """CHANNEL_LAYERS for a list of Redis locations (URLs, or Sentinel masters: environment.redis_locations). None:
+    one process keeps groups in memory. One or more: channels-redis (several = sharded), every key it writes
+    starting with `prefix` (default CHANNEL_LAYER_PREFIX).
     """
     if not redis_urls:
         return {"default": {"BACKEND": "{{ cookiecutter.project_slug }}.layers.memory.FanOutInMemoryChannelLayer"}}
@@ -70,17 +87,23 @@ def channel_layers_for(redis_urls, prefix=None):
 
 
 def caches_for(redis_urls, prefix=None):
-    """CACHES for a list of Redis URLs: Django's Redis cache on the first URL, shared by every process (login
-    rate limits, socket-token logouts need that), or one process's memory without a URL. Keys start with
-    `prefix` (default CHANNEL_LAYER_PREFIX), so projects sharing a Redis keep apart here too."""
+    """CACHES for a list of Redis locations: Django's Redis cache on the first (a URL, or a Sentinel master),
+    shared by every process (login rate limits, socket-token logouts need that), or one process's memory without
+    one. Keys start with `prefix` (default CHANNEL_LAYER_PREFIX), so projects sharing a Redis keep apart here too."""
     if not redis_urls:
         backend: dict[str, Any] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     else:
         # Short timeouts: a login page waits at most this long for a Redis that is gone, then goes on without it.
-        options = {"socket_connect_timeout": 2, "socket_timeout": 2}
+        options: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 2}
+        location = redis_urls[0]
+        if isinstance(location, dict):
+            # LOCATION names the master; the pool asks the sentinels where it is (sentinel.py).
+            options.update(pool_class="{{ cookiecutter.project_slug }}.sentinel.SentinelCachePool")
+            options.update(sentinel_master(location))
+            location = options.pop("master_name")
         backend = {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": redis_urls[0],
+            "LOCATION": location,
             "OPTIONS": options,
         }
     return {"default": {**backend, "KEY_PREFIX": prefix or CHANNEL_LAYER_PREFIX}}
@@ -157,10 +180,21 @@ ASGI_APPLICATION = "{{ cookiecutter.project_slug }}.asgi.application"
 # algorithm is explicit: Django 6.1 deprecates salted_hmac's default, and the prefix must not change with it.
 prefix_digest = salted_hmac("channel-layer-prefix", "", secret=SECRET_KEY, algorithm="sha1").hexdigest()[:16]
 CHANNEL_LAYER_PREFIX = os.environ.get("CHANNEL_LAYER_PREFIX") or f"{{ cookiecutter.project_slug }}.{prefix_digest}"
-CHANNEL_LAYERS = channel_layers_for(env_redis_urls("REDIS_URL"))
+# Redis: the URLs in REDIS_URL, or the masters a Sentinel set watches (REDIS_SENTINELS and REDIS_SENTINEL_MASTER:
+# the servers ask the sentinels where the master is, and again after a failover; docs/channel-layers.md).
+# Lowercase: not a setting of its own, so the debug page shows passwords only inside the settings it masks.
+redis_where = redis_locations(
+    env_redis_urls("REDIS_URL"),
+    env_addresses("REDIS_SENTINELS"),
+    env_sentinel_masters("REDIS_SENTINEL_MASTER"),
+    db=env_int("REDIS_SENTINEL_DB", 0),
+    password=env_str("REDIS_SENTINEL_MASTER_PASSWORD"),
+    sentinel_password=env_str("REDIS_SENTINEL_PASSWORD"),
+)
+CHANNEL_LAYERS = channel_layers_for(redis_where)
 # Server processes: uvicorn and gunicorn read it, checks.py warns about it; parsed here so a typo is one line.
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 1, minimum=1)
-CACHES = caches_for(env_redis_urls("REDIS_URL"))
+CACHES = caches_for(redis_where)
 # Socket limits (docs/sockets.md): open sockets per logged-in user and per anonymous client address (0: no cap),
 # and each JSON socket's message rate (a token bucket: a burst, then so many a second; 0: no limit).
 SOCKETS_PER_USER = env_int("SOCKETS_PER_USER", 20)

@@ -8,7 +8,8 @@ What each patch changes, and why:
 - A connection pool that waits up to WAIT_SECONDS for a free connection (redis-py's BlockingConnectionPool).
   Every concurrent group_add, group_discard and send borrows a connection, and the default pool raises
   MaxConnectionsError when all are in use: a burst of sockets opening or closing failed its handshakes and
-  left stale group members. Upstream: none filed; redis-py offers BlockingConnectionPool for this.
+  left stale group members. Upstream: none filed; redis-py offers BlockingConnectionPool for this. A Sentinel
+  host gets the same pool on the master the sentinels name (sentinel.py).
 - Buffers of sockets that have left are dropped. channels-redis keeps a message popped for a socket that has
   closed in that socket's buffer forever (channels_redis#384; open fix: channels_redis#426). Here the layer
   remembers its live sockets (forgotten LEFT_GRACE seconds after a cancelled receive, or `expiry` seconds
@@ -57,6 +58,8 @@ import time
 import channels_redis.core
 from redis.asyncio import BlockingConnectionPool
 
+from {{ cookiecutter.project_slug }}.sentinel import BlockingSentinelConnectionPool
+
 MAX_CONNECTIONS = 200  # per server process and Redis host (Redis accepts 10,000 clients by default)
 WAIT_SECONDS = 20  # how long a command waits for a free connection before it fails
 LEFT_GRACE = 5  # seconds: a receive() cancelled by a timeout, then called again, keeps its messages
@@ -89,8 +92,15 @@ class SingleReaderRedisChannelLayer(channels_redis.core.RedisChannelLayer):  # t
 
     def create_pool(self, index):
         host = dict(self.hosts[index])
+        if "master_name" in host:
+            # A Sentinel master (channels-redis's host form): the same blocking pool, on whichever Redis the
+            # sentinels name master now.
+            name, sentinels = host.pop("master_name"), host.pop("sentinels")
+            return BlockingSentinelConnectionPool(
+                name, sentinels, max_connections=MAX_CONNECTIONS, timeout=WAIT_SECONDS, **host
+            )
         if "address" not in host:
-            return super().create_pool(index)  # Sentinel hosts keep channels-redis's own pool.
+            return super().create_pool(index)  # host/port dicts keep channels-redis's own pool.
         address = host.pop("address")
         return BlockingConnectionPool.from_url(address, max_connections=MAX_CONNECTIONS, timeout=WAIT_SECONDS, **host)
 
