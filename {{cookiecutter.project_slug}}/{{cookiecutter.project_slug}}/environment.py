@@ -121,14 +121,15 @@ def env_addresses(name, example=SENTINELS_EXAMPLE):
     when unset. A pair without a port, or with one that is not 1..65535, stops the process naming `name`."""
     addresses = []
     for item in env_list(name):
+        parts = urlsplit(f"//{item}")
         try:
-            parts = urlsplit(f"//{item}")
-            host, port = parts.hostname, parts.port
-        except ValueError:
-            host = port = None
-        if not host or not port or parts.username is not None or parts.path or parts.query or parts.fragment:
+            port = parts.port
+        except ValueError:  # not a number, or past 65535
+            port = None
+        extra = parts.username is not None or parts.path or parts.query or parts.fragment or " " in item
+        if not parts.hostname or not port or extra:
             misconfigured(name, os.environ.get(name), f"comma-separated host:port pairs, e.g. {example}")
-        addresses.append((host, port))
+        addresses.append((parts.hostname, port))
     return addresses
 
 

@@ -8,7 +8,8 @@
 - CredentialMaskingExceptionReporterFilter (settings.DEFAULT_EXCEPTION_REPORTER_FILTER): Django's debug page
   and error reports hide settings named like secrets; this filter also masks the user and password of every
   URL they show (REDIS_URL inside CHANNEL_LAYERS and CACHES, a DATABASE_URL, a URL in a local variable), and
-  those passwords (and a Sentinel host's) wherever else they appear, e.g. in the local variables of the Redis client that sent them.
+  those passwords (and a Sentinel master's) wherever else they appear, e.g. in the local variables of the Redis
+  client that sent them.
 """
 
 import re

@@ -58,7 +58,9 @@ class SentinelCachePool(sync_sentinel.SentinelConnectionPool):
     """Django's RedisCache `pool_class` for the master named by LOCATION."""
 
     @classmethod
-    def from_url(cls, url, *, sentinels, sentinel_kwargs=None, **options):
-        """The pool for the master named `url` (RedisCache passes LOCATION, here the master's name, as `url`)."""
-        sentinel_kwargs = {"retry": sync_retry.Retry(NoBackoff(), 0), **(sentinel_kwargs or {})}
+    def from_url(cls, url, **options):
+        """The pool for the master named `url` (RedisCache passes LOCATION, here the master's name, as `url`);
+        `options` hold `sentinels` ([(host, port)]), `sentinel_kwargs` and each connection's options."""
+        sentinels = options.pop("sentinels")
+        sentinel_kwargs = {"retry": sync_retry.Retry(NoBackoff(), 0), **(options.pop("sentinel_kwargs", None) or {})}
         return cls(url, sync_sentinel.Sentinel(sentinels, sentinel_kwargs=sentinel_kwargs), **options)

@@ -3,7 +3,7 @@
 - Server logs: no socket token, however the client spells its parameter (middleware.RedactTokens), read from a
   real uvicorn's log after real requests. (The template's suite reads gunicorn's and nginx's logs too.)
 - Files: `.env` and the SQLite database are their owner's only; `check --deploy` warns otherwise (privacy.py).
-- Debug pages: the password of a URL setting (REDIS_URL) is masked wherever it appears.
+- Debug pages: the password of a URL setting (REDIS_URL), and a Sentinel master's, is masked wherever it appears.
 """
 
 import asyncio
@@ -19,6 +19,7 @@ import websockets
 from django.core import checks
 from django.views.debug import ExceptionReporter
 
+from {{ cookiecutter.project_slug }}.environment import redis_locations
 from {{ cookiecutter.project_slug }}.middleware import RedactTokens
 from {{ cookiecutter.project_slug }}.privacy import make_database_private
 from {{ cookiecutter.project_slug }}.settings import caches_for, channel_layers_for
@@ -142,3 +143,23 @@ def test_a_debug_page_masks_the_password_of_every_url_setting(settings, rf):
         html = ExceptionReporter(rf.get("/"), *sys.exc_info()).get_traceback_html()
     assert password not in html and other not in html
     assert "redis://********************@127.0.0.1:6379/0" in html
+
+
+def test_a_debug_page_masks_the_passwords_of_a_sentinel_master(settings, rf):
+    password, sentinel_password = "hunter2-" + "secret", "sentinel-" + "secret"  # built here, as above
+    sentinels = [("127.0.0.1", 26379)]
+    locations = redis_locations([], sentinels, ["mymaster"], password=password, sentinel_password=sentinel_password)
+    settings.DEBUG = True
+    settings.CHANNEL_LAYERS = channel_layers_for(locations)
+    settings.CACHES = caches_for(locations)
+
+    def connect_to_redis(master):
+        auth_args = (password, sentinel_password)  # what redis-py's connections hold in their frames
+        raise ConnectionError(f"authentication failed ({len(auth_args)} arguments)")
+
+    try:
+        connect_to_redis("mymaster")
+    except ConnectionError:
+        html = ExceptionReporter(rf.get("/"), *sys.exc_info()).get_traceback_html()
+    assert password not in html and sentinel_password not in html
+    assert "mymaster" in html

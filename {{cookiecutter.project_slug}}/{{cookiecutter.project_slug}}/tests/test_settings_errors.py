@@ -1,5 +1,5 @@
 """A malformed environment variable is one sentence naming it, never a traceback, whatever runs the settings;
-and each Redis URL form gets the connection options it supports."""
+and each Redis URL form (and a Sentinel master) gets the connection options it supports."""
 
 import os
 import runpy
@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.project_slug }}.checks import redis_problems
-from {{ cookiecutter.project_slug }}.settings import channel_layers_for, redis_host
+from {{ cookiecutter.project_slug }}.environment import redis_locations
+from {{ cookiecutter.project_slug }}.settings import SENTINEL_TIMEOUT_SECONDS, caches_for, channel_layers_for, redis_host
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SETTINGS = Path(__file__).resolve().parents[1] / "settings.py"
@@ -29,6 +30,13 @@ MALFORMED = [
     ("DATABASE_URL", "postgres://app:hunter2/x@127.0.0.1:5432/app"),
     ("DATABASE_URL", "postgres://app:hunter2#x@127.0.0.1:5432/app"),
     ("DATABASE_URL", "mysql://app:hunter2?x@127.0.0.1/app"),
+    ("REDIS_SENTINELS", "10.0.0.5"),
+    ("REDIS_SENTINELS", "10.0.0.5:26379,10.0.0.6:99999"),
+    ("REDIS_SENTINELS", "10.0.0.5:26379;10.0.0.6:26379"),
+    ("REDIS_SENTINELS", "redis://10.0.0.5:26379"),
+    ("REDIS_SENTINELS", "sentinel one:26379"),
+    ("REDIS_SENTINEL_MASTER", "my master"),
+    ("REDIS_SENTINEL_DB", "one"),
     ("DJANGO_SECURE_HSTS_SECONDS", "abc"),
     ("DJANGO_SECURE_HSTS_SECONDS", "-5"),
     ("WEB_CONCURRENCY", "two"),
@@ -61,6 +69,31 @@ def assert_one_sentence(returncode, output, name):
 def test_the_settings_stop_naming_the_malformed_variable(monkeypatch, name, value):
     monkeypatch.setenv("DJANGO_DEBUG", "false")
     monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_path(str(SETTINGS))
+    assert_one_sentence(1, str(stopped.value.code), name)
+
+
+# A Sentinel set is several variables: half of one, or REDIS_URL beside it, names the variable to set or empty.
+@pytest.mark.parametrize(
+    ("variables", "name"),
+    [
+        ({"REDIS_URL": "", "REDIS_SENTINELS": "10.0.0.5:26379"}, "REDIS_SENTINEL_MASTER"),
+        ({"REDIS_URL": "", "REDIS_SENTINEL_MASTER": "mymaster"}, "REDIS_SENTINELS"),
+        (
+            {
+                "REDIS_URL": "redis://:hunter2@127.0.0.1:6379/0",
+                "REDIS_SENTINELS": "10.0.0.5:26379",
+                "REDIS_SENTINEL_MASTER": "mymaster",
+            },
+            "REDIS_URL",
+        ),
+    ],
+)
+def test_a_half_sentinel_set_names_the_variable_to_correct(monkeypatch, variables, name):
+    monkeypatch.setenv("DJANGO_DEBUG", "false")
+    for variable, value in variables.items():
+        monkeypatch.setenv(variable, value)
     with pytest.raises(SystemExit) as stopped:
         runpy.run_path(str(SETTINGS))
     assert_one_sentence(1, str(stopped.value.code), name)
@@ -135,3 +168,32 @@ def test_the_check_connects_as_the_layer_does(settings, tmp_path):
     [error] = redis_problems()
     assert error.id == "channel_layers.E001" and str(path) in error.msg and "hunter2" not in error.msg
     assert "socket_keepalive" not in error.msg
+
+
+def sentinel_master(port, password="hunter2"):
+    return redis_locations([], [("127.0.0.1", port)], ["mymaster"], db=2, password=password, sentinel_password="pw42")
+
+
+def test_a_sentinel_master_gets_the_layer_options_and_sentinels_that_time_out():
+    [location] = sentinel_master(26379)
+    [host] = channel_layers_for([location])["default"]["CONFIG"]["hosts"]
+    assert host["master_name"] == "mymaster" and host["sentinels"] == [("127.0.0.1", 26379)]
+    assert host["db"] == 2 and host["password"] == "hunter2"
+    assert host["socket_timeout"] is None and host["socket_keepalive"]
+    timeout = SENTINEL_TIMEOUT_SECONDS
+    assert host["sentinel_kwargs"] == {"password": "pw42", "socket_connect_timeout": timeout, "socket_timeout": timeout}
+    # The cache asks the same sentinels for the same master.
+    cache = caches_for([location])["default"]
+    assert cache["LOCATION"] == "mymaster" and cache["OPTIONS"]["sentinels"] == [("127.0.0.1", 26379)]
+    assert cache["OPTIONS"]["pool_class"].endswith(".sentinel.SentinelCachePool")
+
+
+def test_the_check_names_the_sentinels_that_do_not_answer(settings):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings.CHANNEL_LAYERS = channel_layers_for(sentinel_master(closed_port))
+    [error] = redis_problems()
+    assert error.id == "channel_layers.E001" and "hunter2" not in error.msg + error.hint
+    assert f"'mymaster' of the sentinels 127.0.0.1:{closed_port}" in error.msg, error.msg
+    assert "REDIS_SENTINELS" in error.hint
