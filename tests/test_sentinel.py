@@ -241,6 +241,6 @@ def test_chat_and_notifications_come_back_after_a_sentinel_failover(project, tmp
         assert log.count("Redis is unreachable") <= sum(room.reopened.values()), log
     print(
         f"\nfailover: chat heard again {first_heard - killed:.2f} s after the master's SIGKILL; "
-        f"{len(sent)} messages sent; lost: { {name: len(texts) for name, texts in lost.items()} }; "
+        f"{len(sent)} messages sent; lost: {lost}; "
         f"sockets opened: {room.reopened}"
     )
