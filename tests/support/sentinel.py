@@ -90,14 +90,42 @@ sentinel parallel-syncs {name} 1
 """
 
 
-@contextmanager
-def sentinel_set(directory, password="sentinel-test-pw"):
-    """Yield a ready SentinelSet working in `directory`; every process it started is stopped on exit."""
+def start_sentinel(directory, master_port, name=MASTER_NAME, quorum=QUORUM, master_password="", password=""):
+    """A redis-sentinel working in `directory` (its configuration file goes there: the sentinel rewrites it with
+    what it learns), watching the master on `master_port` as `name`; `master_password`: the master's
+    `requirepass`; `password`: the sentinel's own. Returns (process, port) once it answers, or fails the test."""
     sentinel = shutil.which("redis-sentinel")
     if sentinel is None:
         (pytest.fail if os.environ.get("CI") else pytest.skip)(
             "redis-sentinel is not installed (Debian: redis-sentinel)"
         )
+    port = free_port()
+    conf = directory / "sentinel.conf"
+    settings = dict(port=port, host=HOST, directory=directory, name=name, master_port=master_port, quorum=quorum)
+    text = SENTINEL_CONF.format(**settings, down_after=DOWN_AFTER_MS, failover_timeout=FAILOVER_TIMEOUT_MS)
+    if master_password:
+        text += f"sentinel auth-pass {name} {master_password}\n"
+    if password:
+        text += f"requirepass {password}\n"
+    conf.write_text(text)
+    process = launch([sentinel, str(conf)], directory)
+    deadline = time.monotonic() + READY_SECONDS
+    while True:
+        try:
+            with redis.Redis(
+                HOST, port, password=password or None, socket_timeout=1, socket_connect_timeout=1
+            ) as client:
+                client.ping()
+            return process, port
+        except (redis.RedisError, OSError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"redis-sentinel did not answer on port {port}:\n{stop(process)}")
+            time.sleep(0.05)
+
+
+@contextmanager
+def sentinel_set(directory, password="sentinel-test-pw"):
+    """Yield a ready SentinelSet working in `directory`; every process it started is stopped on exit."""
     with ExitStack() as started:
 
         def start_server(name, *extra):
@@ -113,24 +141,9 @@ def sentinel_set(directory, password="sentinel-test-pw"):
         replica = start_server("replica", "--replicaof", HOST, str(master[1]))
         servers = SentinelSet(master, replica, password=password)
         for number in range(3):
-            port = free_port()
             folder = directory / f"sentinel{number}"
             folder.mkdir()
-            conf = folder / "sentinel.conf"  # the sentinel rewrites it with what it learns
-            conf.write_text(
-                SENTINEL_CONF.format(
-                    port=port,
-                    host=HOST,
-                    directory=folder,
-                    name=MASTER_NAME,
-                    master_port=master[1],
-                    quorum=QUORUM,
-                    down_after=DOWN_AFTER_MS,
-                    failover_timeout=FAILOVER_TIMEOUT_MS,
-                )
-                + f"sentinel auth-pass {MASTER_NAME} {password}\n"
-            )
-            process = launch([sentinel, str(conf)], folder)
+            process, port = start_sentinel(folder, master[1], master_password=password)
             started.callback(stop, process)
             servers.sentinels.append((process, port))
         deadline = time.monotonic() + READY_SECONDS

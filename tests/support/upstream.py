@@ -4,7 +4,8 @@
   ignored by git, kept between runs: downloaded once per release), and its tests/ and setup.cfg extracted
   beside it. Nothing of it is copied into the repository.
 - `start_run(...)`: its test modules in a pytest subprocess with upstream_plugin.py, which makes them construct
-  the class given and sends them to a private redis-server; `outcomes(run)` waits and reads the result.
+  the class given and sends them to a private redis-server (and its Sentinel tests to a private redis-sentinel
+  watching it); `outcomes(run)` waits and reads the result.
 """
 
 import fcntl
@@ -27,9 +28,11 @@ STOCK = "channels_redis.core.RedisChannelLayer"
 # The modules about RedisChannelLayer, its serializers and its hashing (test_pubsub*.py test the other layer,
 # RedisPubSubChannelLayer, which the project neither uses nor patches).
 MODULES = ["test_core.py", "test_serializers.py", "test_utils.py"]
-# Need a Redis Sentinel set (one master, redis-sentinel processes): only once the project supports Sentinel.
+# RedisChannelLayer on Sentinel hosts: they need a redis-sentinel (start_run's `sentinel_port`) that watches the
+# run's redis-server as SENTINEL_MASTER, with SENTINEL_PASSWORD, as channels-redis's own CI sets one up.
 SENTINEL_MODULES = ["test_sentinel.py"]
-NO_SENTINEL = "the project has no Redis Sentinel support yet (issue 19), so its Sentinel tests do not apply"
+SENTINEL_MASTER = "sentinel"
+SENTINEL_PASSWORD = "channels_redis"
 TIMEOUT = 300  # seconds for one whole run
 
 
@@ -82,13 +85,15 @@ class Run:
     outcomes_file: Path
 
 
-def start_run(name, sdist, layer_class, redis_url, python_path, work_dir, skips):
+def start_run(name, sdist, layer_class, redis_url, sentinel_port, python_path, work_dir, skips):
     """pytest on MODULES and SENTINEL_MODULES of `sdist` in a subprocess, constructing `layer_class` (dotted)
-    on `redis_url`; `python_path`: folders holding that class's package; `skips`: test or module name -> reason."""
+    on `redis_url` (Sentinel hosts: the sentinel on `sentinel_port` that watches it); `python_path`: folders
+    holding that class's package; `skips`: test or module name -> reason."""
     outcomes_file, log = work_dir / f"{name}.json", work_dir / f"{name}.log"
     command = [sys.executable, "-m", "pytest", "-p", "tests.support.upstream_plugin", "-p", "no:cacheprovider"]
     command += ["-o", "asyncio_default_fixture_loop_scope=function", "-rA", "--color=no"]
-    command += ["--layer-class", layer_class, "--redis-url", redis_url, "--outcomes", str(outcomes_file)]
+    command += ["--layer-class", layer_class, "--redis-url", redis_url, "--sentinel-port", str(sentinel_port)]
+    command += ["--outcomes", str(outcomes_file)]
     command += ["--skip", json.dumps(skips), *(f"tests/{module}" for module in MODULES + SENTINEL_MODULES)]
     env = baked_env(PYTHONPATH=":".join(str(path) for path in [TEMPLATE_DIR, *python_path]))
     with open(log, "w") as output:

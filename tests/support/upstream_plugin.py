@@ -4,7 +4,8 @@ Loaded with `-p tests.support.upstream_plugin` in a pytest run inside the extrac
 where it:
 - makes every test module construct `--layer-class` wherever it says `RedisChannelLayer`;
 - points the modules' hardcoded hosts (`redis://localhost:6379/N`) and channels-redis's default host (a layer
-  built without `hosts`) at `--redis-url`, a private redis-server: never the machine's port 6379;
+  built without `hosts`) at `--redis-url`, a private redis-server: never the machine's port 6379; and their
+  hardcoded sentinel (`("localhost", 26379)` in a Sentinel host) at `--sentinel-port`, a private redis-sentinel;
 - skips, by name and with their reason, the tests that `--layer-class`'s module lists in CONTRACT_DIFFERENCES
   (deliberate differences of our class) and those named in `--skip` (JSON: test or module name -> reason);
 - writes each test's outcome to `--outcomes` (JSON: node id -> {"outcome", "reason"}).
@@ -20,12 +21,14 @@ import pytest
 
 STOCK = "channels_redis.core.RedisChannelLayer"
 HARDCODED_HOST = re.compile(r"^redis://localhost:6379(?=/|$)")
+HARDCODED_SENTINEL = ("localhost", 26379)
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("upstream", "channels-redis's own tests against another layer class")
     group.addoption("--layer-class", default=STOCK, help="dotted path of the class the tests construct")
     group.addoption("--redis-url", required=True, help="redis://HOST:PORT of the redis-server to test against")
+    group.addoption("--sentinel-port", type=int, required=True, help="port of the redis-sentinel watching it")
     group.addoption("--skip", default="{}", help="JSON: test or module name -> why it is skipped")
     group.addoption("--outcomes", required=True, help="file the outcome of each test is written to (JSON)")
 
@@ -41,18 +44,24 @@ def server_address(redis_url):
     return re.match(r"^redis://[^/]+", redis_url).group()
 
 
-def point_at(value, address):
-    """A module constant with each hardcoded `redis://localhost:6379` host replaced by `address`."""
+def point_at(value, address, sentinel):
+    """A module constant with each hardcoded `redis://localhost:6379` host replaced by `address`, and each
+    hardcoded sentinel by `sentinel` ((host, port)), inside lists and Sentinel host dicts too."""
     if isinstance(value, str):
         return HARDCODED_HOST.sub(address, value)
+    if value == HARDCODED_SENTINEL:
+        return sentinel
     if isinstance(value, list):
-        return [point_at(item, address) for item in value]
+        return [point_at(item, address, sentinel) for item in value]
+    if isinstance(value, dict):
+        return {key: point_at(item, address, sentinel) for key, item in value.items()}
     return value
 
 
 class UpstreamRun:
     def __init__(self, config):
         self.address = server_address(config.getoption("--redis-url"))
+        self.sentinel = ("127.0.0.1", config.getoption("--sentinel-port"))
         self.module, self.layer_class = load(config.getoption("--layer-class"))
         self.skips = {**json.loads(config.getoption("--skip")), **getattr(self.module, "CONTRACT_DIFFERENCES", {})}
         self.outcomes_path = config.getoption("--outcomes")
@@ -71,9 +80,9 @@ class UpstreamRun:
             module.RedisChannelLayer = self.layer_class
         for name, value in list(vars(module).items()):
             if name.isupper():
-                setattr(module, name, point_at(value, self.address))
-                if ":6379" in repr(getattr(module, name)):
-                    raise pytest.UsageError(f"{module.__name__}.{name} still names port 6379: teach point_at its form")
+                setattr(module, name, point_at(value, self.address, self.sentinel))
+                if ":6379" in repr(getattr(module, name)) or "26379" in repr(getattr(module, name)):
+                    raise pytest.UsageError(f"{module.__name__}.{name} still names a default port: teach point_at it")
 
     def skip_reason(self, item):
         for name in (item.path.name, item.originalname, item.name):
