@@ -183,7 +183,7 @@ CHANNEL_LAYER_PREFIX = os.environ.get("CHANNEL_LAYER_PREFIX") or f"{{ cookiecutt
 # Redis: the URLs in REDIS_URL, or the masters a Sentinel set watches (REDIS_SENTINELS and REDIS_SENTINEL_MASTER:
 # the servers ask the sentinels where the master is, and again after a failover; docs/channel-layers.md).
 # Lowercase: not a setting of its own, so the debug page shows passwords only inside the settings it masks.
-redis_where = redis_locations(
+redis_servers = redis_locations(
     env_redis_urls("REDIS_URL"),
     env_addresses("REDIS_SENTINELS"),
     env_sentinel_masters("REDIS_SENTINEL_MASTER"),
@@ -191,10 +191,10 @@ redis_where = redis_locations(
     password=env_str("REDIS_SENTINEL_MASTER_PASSWORD"),
     sentinel_password=env_str("REDIS_SENTINEL_PASSWORD"),
 )
-CHANNEL_LAYERS = channel_layers_for(redis_where)
+CHANNEL_LAYERS = channel_layers_for(redis_servers)
 # Server processes: uvicorn and gunicorn read it, checks.py warns about it; parsed here so a typo is one line.
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 1, minimum=1)
-CACHES = caches_for(redis_where)
+CACHES = caches_for(redis_servers)
 # Socket limits (docs/sockets.md): open sockets per logged-in user and per anonymous client address (0: no cap),
 # and each JSON socket's message rate (a token bucket: a burst, then so many a second; 0: no limit).
 SOCKETS_PER_USER = env_int("SOCKETS_PER_USER", 20)

@@ -1,7 +1,7 @@
 """Our patches of library internals, and nothing else: the channel layers that settings.CHANNEL_LAYERS names.
 
-- memory.py: FanOutInMemoryChannelLayer, patching Channels' InMemoryChannelLayer (used when REDIS_URL is empty).
-- redis.py: SingleReaderRedisChannelLayer, patching channels-redis's RedisChannelLayer (used when REDIS_URL is set).
+- memory.py: FanOutInMemoryChannelLayer, patching Channels' InMemoryChannelLayer (used without Redis).
+- redis.py: SingleReaderRedisChannelLayer, patching channels-redis's RedisChannelLayer (REDIS_URL or REDIS_SENTINELS).
 
 Both reach into private members of the library minors in PATCHED_MINORS. pyproject.toml pins those minors, and
 a system check (checks.py, layers.E001) fails every command and the server start if another one is installed.

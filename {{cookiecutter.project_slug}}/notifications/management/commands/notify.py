@@ -45,6 +45,8 @@ class Command(BaseCommand):
         try:
             push(*args)
         except RedisConnectionError as error:
-            raise CommandError(f"Cannot reach Redis: {error} Is Redis running where REDIS_URL points?") from None
+            raise CommandError(
+                f"Cannot reach Redis: {error} Is Redis running where REDIS_URL (or REDIS_SENTINELS) points?"
+            ) from None
         except ValueError as error:  # a NUL character, which a kept notification cannot hold (history.py)
             raise CommandError(str(error)) from None
