@@ -146,6 +146,15 @@ def env_sentinel_masters(name="REDIS_SENTINEL_MASTER"):
     return names
 
 
+# The variables that only mean something beside REDIS_SENTINELS (settings.py reads them into redis_locations).
+SENTINEL_OPTIONS = (
+    "REDIS_SENTINEL_MASTER",
+    "REDIS_SENTINEL_DB",
+    "REDIS_SENTINEL_MASTER_PASSWORD",
+    "REDIS_SENTINEL_PASSWORD",
+)
+
+
 def redis_locations(urls, sentinels, masters, db=0, password="", sentinel_password=""):
     """Where the project's Redis is: `urls` (REDIS_URL), or with `sentinels` (REDIS_SENTINELS) one
     channels-redis Sentinel host per name in `masters` (REDIS_SENTINEL_MASTER): a dict with master_name,
@@ -153,11 +162,13 @@ def redis_locations(urls, sentinels, masters, db=0, password="", sentinel_passwo
     password, if any). Several locations are shards. Both forms at once, or half of the Sentinel one, stop the
     process naming the variable to correct."""
     if not sentinels:
-        if masters:
+        # A Sentinel option set without the sentinels would be ignored: the project would use REDIS_URL or memory.
+        options = [name for name in SENTINEL_OPTIONS if os.environ.get(name, "").strip()]
+        if options:
             misconfigured(
                 "REDIS_SENTINELS",
                 os.environ.get("REDIS_SENTINELS", ""),
-                f"the sentinels' host:port pairs when REDIS_SENTINEL_MASTER is set, e.g. {SENTINELS_EXAMPLE}",
+                f"the sentinels' host:port pairs when {' and '.join(options)} is set, e.g. {SENTINELS_EXAMPLE}",
             )
         return urls
     if urls:

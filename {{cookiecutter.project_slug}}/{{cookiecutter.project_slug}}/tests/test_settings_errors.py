@@ -80,6 +80,10 @@ def test_the_settings_stop_naming_the_malformed_variable(monkeypatch, name, valu
     [
         ({"REDIS_URL": "", "REDIS_SENTINELS": "10.0.0.5:26379"}, "REDIS_SENTINEL_MASTER"),
         ({"REDIS_URL": "", "REDIS_SENTINEL_MASTER": "mymaster"}, "REDIS_SENTINELS"),
+        # A password or db without the sentinels would be ignored, the layer left on REDIS_URL or in memory.
+        ({"REDIS_URL": "", "REDIS_SENTINEL_MASTER_PASSWORD": "hunter2"}, "REDIS_SENTINELS"),
+        ({"REDIS_URL": "redis://127.0.0.1:6379/0", "REDIS_SENTINEL_PASSWORD": "hunter2"}, "REDIS_SENTINELS"),
+        ({"REDIS_URL": "", "REDIS_SENTINEL_DB": "2"}, "REDIS_SENTINELS"),
         (
             {
                 "REDIS_URL": "redis://:hunter2@127.0.0.1:6379/0",
