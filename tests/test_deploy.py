@@ -61,7 +61,7 @@ def manage_commands(command):
 def test_compose_names_only_services_and_files_that_exist(project, django_commands):
     compose = yaml.safe_load((project / "compose.yaml").read_text())
     services = compose["services"]
-    assert set(services) == {"web", "worker", "redis", "nginx"}
+    assert set(services) == {"web", "worker", "jobs", "redis", "nginx"}
     for name, service in services.items():
         for needed in service.get("depends_on", []):
             assert needed in services, f"{name} depends on unknown {needed}"
@@ -196,7 +196,7 @@ def test_health_checks_call_the_probes_as_production_settings_answer_them(projec
     assert "/healthz" not in output and "/readyz" not in output, output  # gunicorn.conf.py keeps them out
 
 
-@pytest.mark.parametrize("unit", ["web.service", "worker@.service"])
+@pytest.mark.parametrize("unit", ["web.service", "worker@.service", "jobs.service"])
 def test_systemd_units_run_the_projects_commands(project, unit, django_commands):
     path = project / "deploy" / "systemd" / f"{project.name}-{unit}"
     parser = configparser.ConfigParser(strict=False, interpolation=None)
@@ -214,6 +214,30 @@ def test_systemd_units_run_the_projects_commands(project, unit, django_commands)
     if shutil.which("systemd-analyze"):
         result = subprocess.run(["systemd-analyze", "verify", "--man=no", str(path)], capture_output=True, text=True)
         assert "Unknown key" not in result.stderr and "Unknown section" not in result.stderr, result.stderr
+
+
+def test_the_jobs_worker_is_restarted_for_as_long_as_its_database_is_away(project, postgresql_project):
+    """db_worker exits with status 1 when it loses the database (tests/test_jobs.py); its supervisors must start
+    it again, however long the database takes to come back: systemd without reaching its start limit, compose
+    with a policy that never gives up."""
+    path = project / "deploy" / "systemd" / f"{project.name}-jobs.service"
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read_string(path.read_text())
+    unit, service = parser["Unit"], parser["Service"]
+    assert shlex.split(service["ExecStart"])[1:] == ["manage.py", "db_worker"]
+    assert service["Restart"] in {"on-failure", "always"}
+    interval, burst, pause = (
+        int(value) for value in (unit["StartLimitIntervalSec"], unit["StartLimitBurst"], service["RestartSec"])
+    )
+    assert interval // pause + 1 < burst, "systemd would stop restarting the worker while the database is away"
+    # The running jobs get time to finish on SIGTERM.
+    assert int(service["TimeoutStopSec"]) >= 30 and service["KillMode"] == "mixed"
+    for bake in (project, postgresql_project):
+        jobs = yaml.safe_load((bake / "compose.yaml").read_text())["services"]["jobs"]
+        assert jobs["command"] == ["python", "manage.py", "db_worker"], bake
+        # "on-failure:N" would give up after N; "no" never restarts.
+        assert jobs["restart"] in {"unless-stopped", "always"}, bake
 
 
 @pytest.mark.nginx
@@ -311,7 +335,7 @@ def postgresql_project(cookies_session):
 def test_postgresql_compose_runs_a_db_service_that_web_and_worker_wait_for(postgresql_project):
     compose = yaml.safe_load((postgresql_project / "compose.yaml").read_text())
     services = compose["services"]
-    assert set(services) == {"web", "worker", "db", "redis", "nginx"}
+    assert set(services) == {"web", "worker", "jobs", "db", "redis", "nginx"}
     db = services["db"]
     assert db["image"].startswith("postgres:") and db["restart"] == "unless-stopped"
     environment = db["environment"]
@@ -326,7 +350,7 @@ def test_postgresql_compose_runs_a_db_service_that_web_and_worker_wait_for(postg
     assert volume.split(":")[1] == "/var/lib/postgresql/data" and volume.split(":")[0] in compose["volumes"]
     # The password is .env's POSTGRES_PASSWORD, never written here; compose refuses to start without it.
     assert environment["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
-    for name in ["web", "worker"]:
+    for name in ["web", "worker", "jobs"]:
         service = services[name]
         assert service["depends_on"]["db"] == {"condition": "service_healthy"}, name
         # As compose interpolates it: the db service's password, from .env.

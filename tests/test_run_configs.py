@@ -34,8 +34,16 @@ from .support.run_configs import (
     vscode_configs,
 )
 
-PYCHARM_CONFIGS = {"uvicorn (reload)", "uvicorn (debug)", "pytest", "migrate", "runworker", "createsuperuser"}
-VSCODE_CONFIGS = {"uvicorn (reload)", "uvicorn (debug)", "pytest", "pytest (Testing panel)"}
+PYCHARM_CONFIGS = {
+    "uvicorn (reload)",
+    "uvicorn (debug)",
+    "pytest",
+    "migrate",
+    "runworker",
+    "createsuperuser",
+    "db_worker",
+}
+VSCODE_CONFIGS = {"uvicorn (reload)", "uvicorn (debug)", "pytest", "pytest (Testing panel)", "db_worker"}
 HEAVY_MODULES = ("daphne", "twisted")  # channels.testing imports daphne: only the tests may
 
 
@@ -128,6 +136,8 @@ def prove_manage(config, project, extra_env):
         assert name in run_in(config.cwd, "python", "manage.py", "shell", "-c", code, env=env).stdout
     elif command == "runworker":
         prove_runworker(config, project, env)
+    elif command == "db_worker":
+        prove_db_worker(config, project, env)
     else:
         pytest.fail(f"{config.source}: no proof for manage.py {command}: add one to this test")
 
@@ -161,6 +171,23 @@ def prove_runworker(config, project, env):
         worker.wait_for(started)
         time.sleep(1)
         assert worker.process.poll() is None, f"{config.source}: runworker exited:\n{worker.output}"
+    assert "Traceback" not in worker.output, worker.output
+
+
+def prove_db_worker(config, project, env):
+    """The durable jobs' worker must start on the migrated database, without Django's autoreloader (a reloader
+    would cut jobs short on Ctrl-C), stay up, and stop cleanly on SIGTERM."""
+    run_in(config.cwd, "python", "manage.py", "migrate", "--verbosity", "0", env=env)
+    with DevServer(config.args, config.cwd, env) as worker:
+
+        def started():
+            assert "Starting worker worker_id=" in worker.output
+
+        worker.wait_for(started)
+        time.sleep(1)
+        assert worker.process.poll() is None, f"{config.source}: db_worker exited:\n{worker.output}"
+        assert "Watching for file changes" not in worker.output, f"{config.source}: db_worker runs under a reloader"
+    assert worker.process.returncode == 0, worker.output
     assert "Traceback" not in worker.output, worker.output
 
 

@@ -4,4 +4,9 @@ from django.apps import AppConfig
 class TasksConfig(AppConfig):
     name = "tasks"
     verbose_name = "Tasks"
-    about = "a slow job run by a background worker, its progress pushed live to the page"
+    about = "slow jobs run by background workers, their progress pushed live to the page"
+
+    def ready(self):
+        from . import durable
+
+        durable.connect_signals()

@@ -4,13 +4,15 @@ import uuid
 
 from asgiref.sync import sync_to_async
 from channels.consumer import AsyncConsumer
+from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from django.conf import settings
 
 from {{ cookiecutter.project_slug }}.consumers import NoDbCleanupMixin
+from {{ cookiecutter.project_slug }}.layers import is_in_memory
 from {{ cookiecutter.project_slug }}.push import PushConsumer, apush, user_group
 
-from . import jobs, slots
+from . import durable, jobs, slots
 
 TOPIC = "tasks"
 MAX_STEPS = 20  # the most steps a task may count (contracts.Steps)
@@ -24,6 +26,7 @@ FULL = "You have {} tasks queued or running, the most allowed: start another one
 # A running job reports at least this often (it pushes every step: jobs.STEP_SECONDS); with the layer's expiry
 # it makes the default TASK_SILENCE_SECONDS.
 REPORT_SECONDS = 5
+POLL_SECONDS = 0.5  # in-memory layer: how often a durable jobs page re-reads its user's jobs (JobConsumer)
 
 logger = logging.getLogger(__name__)
 
@@ -152,3 +155,73 @@ class TaskWorker(AsyncConsumer):
             return
         await sync_to_async(slots.free_slot)(user, task)
         await apush(group, {**state, "status": "done", "step": message["steps"]})
+
+
+class JobConsumer(NoDbCleanupMixin, PushConsumer):
+    """The durable jobs page's socket (durable.py): starts jobs and receives the state of all of the user's jobs.
+
+    On connect it sends the state of each of the user's latest jobs (durable.SHOWN), from the database, so a
+    reloaded page shows where each stands; then each change as it happens, to every tab of the user. On the
+    in-memory layer the worker (another process) cannot push to the page: the socket re-reads its user's jobs
+    every POLL_SECONDS instead, and sends what changed.
+
+    Client -> server: {"start": {"steps": 5}} or {"start": {"steps": 5, "fail_at": 3}} (as TaskConsumer).
+    Server -> client: {"job": id, "status": "queued" | "retrying" | "running" | "done" | "failed", "step": n,
+    "steps": n, "attempt": n, "attempts": n}, with "error" when failed (durable.FAILED: the detail is in the
+    worker's log); {"error": "why"} for a bad frame or a user with durable.limit() jobs queued or running.
+    Logged-in users only (4401).
+    """
+
+    topic = durable.TOPIC
+    contract = "tasks.contracts.JOBS"  # the frames above, as models
+    poller: asyncio.Task[None] | None = None
+
+    async def connect(self):
+        self.shown = {}  # job -> the last state this socket sent of it
+        await super().connect()
+        if not self.groups_joined:  # closed: not logged in
+            return
+        await self.send_latest()
+        if is_in_memory():
+            self.poller = asyncio.create_task(self.poll())
+
+    async def send_latest(self):
+        user = self.scope["user"].pk  # type: ignore[union-attr]  # connect() closed anonymous sockets
+        for state in await database_sync_to_async(durable.latest)(user):
+            await self.send_state(state)
+
+    async def send_state(self, state):
+        if self.shown.get(state["job"]) != state:
+            self.shown[state["job"]] = state
+            await self.send_json(state)
+
+    async def poll(self):
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            await self.send_latest()
+
+    async def push_message(self, event):
+        payload = event["payload"]
+        if isinstance(payload, dict) and "job" in payload:
+            await self.send_state(payload)
+        else:
+            await super().push_message(event)
+
+    async def receive_json(self, content, **kwargs):
+        start = content["start"]
+        steps, fail_at = start.get("steps", 5), start.get("fail_at")
+        if fail_at is not None and fail_at > steps:
+            await self.send_error(f"start.fail_at: must be a step from 1 to {steps}, or left out.")
+            return
+        user = self.scope["user"].pk  # type: ignore[union-attr]  # connect() closed anonymous sockets
+        state = await database_sync_to_async(durable.enqueue)(user, steps, fail_at)
+        if state is None:
+            await self.send_error(durable.FULL.format(durable.limit()))
+            return
+        await apush(user_group(durable.TOPIC, user), state)
+
+    async def disconnect(self, code):
+        if self.poller:
+            self.poller.cancel()
+            await asyncio.gather(self.poller, return_exceptions=True)
+        await super().disconnect(code)

@@ -50,3 +50,18 @@ class Ended(Message):
 
 
 TASKS = Contract(receives=[Start], sends=[Progress, Ended])
+
+
+class JobState(Message):
+    """Where a durable job of the user stands (every socket of the user gets each change); "error" when failed."""
+
+    job: str
+    status: Literal["queued", "retrying", "running", "done", "failed"]
+    step: int
+    steps: int
+    attempt: int = Field(description="attempts started so far (0 while first queued)")
+    attempts: int = Field(description="attempts at most (settings.TASKS_JOB_ATTEMPTS)")
+    error: str | None = None
+
+
+JOBS = Contract(receives=[Start], sends=[JobState])

@@ -4,6 +4,7 @@ from . import consumers
 
 websocket_urlpatterns = [
     path("ws/tasks/", consumers.TaskConsumer.as_asgi()),
+    path("ws/tasks/jobs/", consumers.JobConsumer.as_asgi()),
 ]
 
 channel_workers = {

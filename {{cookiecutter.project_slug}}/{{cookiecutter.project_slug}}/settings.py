@@ -138,11 +138,14 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    # Before staticfiles and channels, so the project's runserver (warning that it serves no sockets) and
-    # runworker (refusing the in-memory layer) replace theirs.
+    # Before staticfiles, channels and django_tasks_db, so the project's runserver (warning that it serves no
+    # sockets), runworker (refusing the in-memory layer) and db_worker (retrying jobs) replace theirs.
     "{{ cookiecutter.project_slug }}",
     "django.contrib.staticfiles",
     "channels",
+    # Durable jobs (background.py): their queue is a table of the database.
+    *(["django_tasks"] if django.VERSION < (6, 0) else []),  # Django 5.2: the Tasks API's backport
+    "django_tasks_db",
     *PROJECT_APPS,
 ]
 
@@ -207,6 +210,15 @@ PRESENCE_HEARTBEAT_SECONDS = env_int("PRESENCE_HEARTBEAT_SECONDS", 10, minimum=1
 # a page that comes back after more than that gets the rest and a frame saying what is no longer kept.
 HISTORY_KEEP = env_int("HISTORY_KEEP", 1000, minimum=1)
 
+# Durable jobs (background.py), stored in the database and run by `manage.py db_worker`: attempts per job, the
+# pause after a failed attempt (doubled each time), how long a job may run before it is taken for lost and run
+# again (longer than any job runs), and the jobs one worker process runs at once.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+TASKS_JOB_ATTEMPTS = env_int("TASKS_JOB_ATTEMPTS", 3, minimum=1, maximum=100)
+TASKS_JOB_RETRY_SECONDS = env_int("TASKS_JOB_RETRY_SECONDS", 2, maximum=3600)
+TASKS_JOB_STALE_SECONDS = env_int("TASKS_JOB_STALE_SECONDS", 600, minimum=1)
+TASKS_WORKER_CONCURRENCY = env_int("TASKS_WORKER_CONCURRENCY", 4, minimum=1, maximum=100)
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -231,6 +243,9 @@ def sqlite_database():
         "ENGINE": "django.db.backends.sqlite3",
         # DJANGO_SQLITE_PATH: a database elsewhere (a Docker volume; the tests' live server on the test db).
         "NAME": os.environ.get("DJANGO_SQLITE_PATH") or BASE_DIR / "db.sqlite3",
+        # Writers take the lock when their transaction starts and wait for it (up to `timeout` seconds), rather
+        # than failing with "database is locked" midway: db_worker's threads and the server write side by side.
+        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
         # Tests never touch the development database.
         "TEST": {"NAME": BASE_DIR / "test_db.sqlite3"},
     }

@@ -1,0 +1,81 @@
+"""Durable background jobs: Django's Tasks API, stored in the database by django-tasks-db.
+
+Import the Tasks API from here, not from `django.tasks` or `django_tasks`: Django 6 ships it as `django.tasks`,
+Django 5.2 (the LTS, on Python 3.11) gets it from the `django-tasks` backport; this module picks the one present.
+
+A job is enqueued with `some_task.enqueue(...)` (or `await some_task.aenqueue(...)`) inside the request or socket
+that wants it; it is a row in the database until `manage.py db_worker` (management/commands/db_worker.py) runs it.
+The worker runs each job at least once: a job whose worker died (SIGKILL, power loss) is put back in the queue
+once it has been running for settings.TASKS_JOB_STALE_SECONDS, so a job must be idempotent (running it twice
+does no harm). A job that raises is retried up to settings.TASKS_JOB_ATTEMPTS attempts in all, after
+settings.TASKS_JOB_RETRY_SECONDS, doubled each time; then it is marked failed, its traceback in the worker's log
+and in the database.
+
+Use the channel worker (`runworker`, the `tasks` demo) instead for work that may be lost: it is faster and lighter,
+and at most once.
+"""
+
+import datetime
+
+import django
+from django.conf import settings
+from django.dispatch import Signal
+from django.utils import timezone
+
+# mypy reads both branches; on each Python one of them is not installed (the ignores name every code either needs).
+if django.VERSION >= (6, 0):
+    from django.tasks import (  # type: ignore[import-untyped,unused-ignore]
+        TaskContext,
+        TaskResult,
+        TaskResultStatus,
+        task,
+    )
+    from django.tasks.signals import (  # type: ignore[import-untyped,unused-ignore]
+        task_enqueued,
+        task_finished,
+        task_started,
+    )
+else:  # the backport, installed on Python 3.11 (pyproject.toml)
+    from django_tasks import (  # type: ignore[import-not-found,assignment,no-redef,unused-ignore]
+        TaskContext,
+        TaskResult,
+        TaskResultStatus,
+        task,
+    )
+    from django_tasks.signals import (  # type: ignore[import-not-found,assignment,no-redef,unused-ignore]
+        task_enqueued,
+        task_finished,
+        task_started,
+    )
+
+__all__ = [
+    "TaskContext",
+    "TaskResult",
+    "TaskResultStatus",
+    "task",
+    "task_enqueued",
+    "task_finished",
+    "task_retrying",
+    "task_started",
+    "attempts",
+    "retry_delay",
+]
+
+# Sent by the worker when a job that raised goes back into the queue for another attempt: sender is the backend's
+# class, `task_result` the job (status READY again), `delay` the seconds before it may run.
+task_retrying = Signal()
+
+
+def attempts() -> int:
+    """How many times a job is run at most before it is marked failed: settings.TASKS_JOB_ATTEMPTS."""
+    return int(settings.TASKS_JOB_ATTEMPTS)
+
+
+def retry_delay(attempt: int) -> datetime.timedelta:
+    """How long a job waits after its `attempt`-th failed attempt: TASKS_JOB_RETRY_SECONDS, doubled each time."""
+    return datetime.timedelta(seconds=settings.TASKS_JOB_RETRY_SECONDS * 2 ** (attempt - 1))
+
+
+def stale_before() -> datetime.datetime:
+    """Jobs started before this and still "running" are taken to have lost their worker (TASKS_JOB_STALE_SECONDS)."""
+    return timezone.now() - datetime.timedelta(seconds=settings.TASKS_JOB_STALE_SECONDS)

@@ -1,0 +1,216 @@
+"""django-tasks-db's db_worker, made safe to leave running: it runs the durable jobs (background.py).
+
+What it changes:
+- Retries: a job that raises goes back into the queue (after background.retry_delay()) until it has had
+  settings.TASKS_JOB_ATTEMPTS attempts; then it is marked failed. Each failure's traceback goes to this log.
+- At least once: a job left "running" by a worker that died (SIGKILL, a lost machine) is put back in the queue once
+  it has been running for settings.TASKS_JOB_STALE_SECONDS (or marked failed if it has had all its attempts).
+- Bounded concurrency: `--concurrency` jobs at once (settings.TASKS_WORKER_CONCURRENCY), each in its own thread
+  with its own database connection.
+- No autoreloader unless `--reload` is given: under it, Ctrl-C and SIGTERM would cut jobs short and a kill
+  would stop only the watcher. SIGTERM or Ctrl-C lets the running jobs finish; a second one exits at once
+  (those jobs are run again once stale).
+- A lost database stops it with one line on stderr and exit status 1, for systemd's Restart=on-failure or
+  compose's restart policy to start it again.
+"""
+
+import datetime
+import logging
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections
+from django.utils import timezone
+from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
+from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction
+
+from {{ cookiecutter.project_slug }} import background
+
+logger = logging.getLogger("django_tasks_db")
+
+
+class WorkerLost(Exception):
+    """Recorded as the error of a job whose worker stopped reporting on its last attempt."""
+
+
+class RetryingWorker(Worker):
+    """One thread's loop (django-tasks-db's Worker): claims a ready job, runs it, retries it if it raised."""
+
+    error: BaseException | None = None  # the database error that stopped this thread
+
+    def run_task(self, db_task_result: "DBTaskResult[Any, Any]") -> None:
+        self.running_task = True
+        try:
+            task = db_task_result.task
+            task_result = db_task_result.task_result
+            background.task_started.send(sender=type(task.get_backend()), task_result=task_result)
+            args, kwargs = task_result.args, task_result.kwargs
+            if task.takes_context:
+                value = task.call(background.TaskContext(task_result=task_result), *args, **kwargs)
+            else:
+                value = task.call(*args, **kwargs)
+            db_task_result.set_successful(value)
+        except Exception as error:
+            attempt = len(db_task_result.worker_ids)
+            if attempt < background.attempts():
+                delay = background.retry_delay(attempt)
+                logger.warning(
+                    "Job %s failed on attempt %s of %s; retrying in %s s.",
+                    db_task_result.id,
+                    attempt,
+                    background.attempts(),
+                    delay.total_seconds(),
+                    exc_info=True,
+                )
+                requeue(db_task_result, delay)
+                return
+            logger.error("Job %s failed on its last attempt (%s): failed.", db_task_result.id, attempt)
+            db_task_result.set_failed(error)
+            finished(db_task_result)  # in the except block: the Tasks API's own receiver logs the traceback
+            return
+        finally:
+            self.running_task = False
+            self._run_tasks += 1
+        finished(db_task_result)
+
+    def run_guarded(self) -> None:
+        """run(), keeping the database error that ends it for the main thread to report."""
+        try:
+            self.run()
+        except DatabaseError as error:
+            self.error = error
+        finally:
+            close_old_connections()
+
+
+def finished(db_task_result: "DBTaskResult[Any, Any]") -> None:
+    """Tell task_finished's receivers that the job is done or failed (unless its task no longer imports)."""
+    try:
+        task_result = db_task_result.task_result
+    except ImportError:
+        return
+    background.task_finished.send(sender=type(task_result.task.get_backend()), task_result=task_result)
+
+
+def requeue(db_task_result: "DBTaskResult[Any, Any]", delay: datetime.timedelta) -> None:
+    """Put a job back in the queue, to run again after `delay` (a timedelta); tell task_retrying's receivers."""
+    db_task_result.status = background.TaskResultStatus.READY
+    db_task_result.run_after = timezone.now() + delay
+    db_task_result.save(update_fields=["status", "run_after"])
+    task = db_task_result.task
+    background.task_retrying.send(
+        sender=type(task.get_backend()), task_result=db_task_result.task_result, delay=delay.total_seconds()
+    )
+
+
+def reclaim_stale(backend_name: str) -> int:
+    """Put back in the queue (or mark failed, after their last attempt) the jobs of `backend_name` still running
+    since before background.stale_before(): their worker died. Returns how many."""
+    stale = DBTaskResult.objects.running().filter(backend_name=backend_name, started_at__lt=background.stale_before())
+    reclaimed = 0
+    with exclusive_transaction(stale.db):
+        for db_task_result in stale.select_for_update(skip_locked=True):
+            reclaimed += 1
+            attempt = len(db_task_result.worker_ids)
+            if attempt < background.attempts():
+                logger.warning("Job %s stopped reporting on attempt %s: queued again.", db_task_result.id, attempt)
+                requeue(db_task_result, datetime.timedelta(0))
+                continue
+            logger.error("Job %s stopped reporting on its last attempt (%s): failed.", db_task_result.id, attempt)
+            try:
+                raise WorkerLost(f"its worker stopped reporting on attempt {attempt}")
+            except WorkerLost as error:  # raised, so that the error recorded and logged has a traceback
+                db_task_result.set_failed(error)
+                finished(db_task_result)
+    return reclaimed
+
+
+class Command(DbWorkerCommand):
+    help = "Run the durable jobs (background.py): retries, at least once, bounded concurrency."
+
+    def add_arguments(self, parser: Any) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=settings.TASKS_WORKER_CONCURRENCY,
+            help="Jobs run at once, each in its own thread (default: TASKS_WORKER_CONCURRENCY, %(default)s).",
+        )
+        # django-tasks-db reloads under DEBUG; here only when asked (see the module's docstring).
+        parser.set_defaults(reload=False)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.configure_logging(options["verbosity"])
+        self.options = options
+        if options["batch"] or options["max_tasks"]:
+            # One-off runs (tests, cron): the ready jobs in this thread, retries that are due at once included.
+            self.worker(0).run()
+            return
+        self.stopping = threading.Event()
+        if options["reload"]:
+            if os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
+                self.configure_signals()
+            run_with_reloader(self.serve)
+        else:
+            self.configure_signals()
+            self.serve()
+
+    def worker(self, number: int) -> RetryingWorker:
+        """The loop of worker thread `number`, with this command's options."""
+        options = self.options
+        return RetryingWorker(
+            queue_names=options["queue_name"].split(","),
+            interval=options["interval"],
+            batch=options["batch"],
+            backend_name=options["backend_name"],
+            startup_delay=options["startup_delay"],
+            max_tasks=options["max_tasks"],
+            worker_id=f"{options['worker_id'][:60]}-{number}",
+            excluded_queue_names=options["exclude_queues"].split(",") if options["exclude_queues"] else [],
+        )
+
+    def configure_signals(self) -> None:
+        for name in ("SIGINT", "SIGTERM", "SIGQUIT"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), self.shutdown)
+
+    def shutdown(self, signum: int, frame: Any) -> None:
+        if self.stopping.is_set():
+            logger.warning("Received %s again: exiting (its jobs run again once stale).", signal.strsignal(signum))
+            sys.exit(1)
+        logger.warning("Received %s: finishing the running jobs (again to exit now).", signal.strsignal(signum))
+        self.stopping.set()
+
+    def serve(self) -> None:
+        """Run --concurrency worker threads; this thread reclaims stale jobs until told to stop."""
+        options = self.options
+        workers = [self.worker(number) for number in range(max(options["concurrency"], 1))]
+        threads = [threading.Thread(target=worker.run_guarded, daemon=True) for worker in workers]
+        for thread in threads:
+            thread.start()
+        error = None
+        while not self.stopping.is_set():
+            error = next((worker.error for worker in workers if worker.error), None)
+            if error:
+                break
+            try:
+                close_old_connections()
+                reclaim_stale(options["backend_name"])
+            except DatabaseError as lost:
+                error = lost
+                break
+            self.stopping.wait(max(options["interval"], 0.1))
+        for worker in workers:
+            worker.running = False
+        if error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            sys.exit(f"db_worker stopped: the database is unreachable or not migrated ({first_line}).")
+        for thread in threads:
+            thread.join()
