@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from {{ cookiecutter.project_slug }}.layers import is_in_memory
+from {{ cookiecutter.project_slug }}.testing import processes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -77,3 +78,41 @@ def test_a_task_the_server_never_reports_on_again_ends_lost_on_the_page(new_page
     expect(task).to_contain_text("queued (step 0/5)")
     expect(task).to_contain_text("lost: No word of the task from the server", timeout=10_000)
     expect(task).to_have_class("error")
+
+
+@pytest.fixture
+def db_worker(process_env, tmp_path):
+    """`manage.py db_worker` on the test database, retrying at once (the server tells the page how many attempts
+    there are: TASKS_JOB_ATTEMPTS is the same in both)."""
+    env = {**process_env, "TASKS_JOB_RETRY_SECONDS": "0"}
+    command = [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"]
+    process = processes.launch(command, PROJECT_DIR, env, log=tmp_path / "db_worker.log")
+    yield
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_a_job_runs_to_its_end_and_the_page_shows_it_after_a_reload(
+    db_worker, new_page, log_in, django_user_model, screenshot
+):
+    django_user_model.objects.create_user("alice", password="pw-alice-123")
+    page = new_page()
+    log_in(page, "alice", "pw-alice-123")
+    page.goto("/tasks/jobs/")
+    expect(page.locator("#status")).to_have_text("connected")
+    page.click("#start")
+    job = page.locator("[data-job]").nth(0)
+    expect(job).to_contain_text("done (step 5/5, attempt 1 of 3)", timeout=30_000)
+    expect(job.locator("progress")).to_have_js_property("value", 5)
+
+    page.click("#start-failing")
+    failing = page.locator("[data-job]").nth(1)
+    # A generic line: the exception's text ("step 3 of 5 failed") stays in the worker's log.
+    expect(failing).to_contain_text("failed: The job failed on every attempt.", timeout=30_000)
+    expect(failing).to_have_class("error")
+
+    # The state comes from the database when the page opens.
+    page.reload()
+    expect(page.locator("[data-job]").nth(0)).to_contain_text("done (step 5/5, attempt 1 of 3)")
+    expect(page.locator("[data-job]").nth(1)).to_contain_text("failed: The job failed on every attempt.")
+    screenshot(page, "tasks-jobs")
