@@ -23,7 +23,7 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
@@ -58,6 +58,8 @@ class RetryingWorker(Worker):
                 value = task.call(*args, **kwargs)
             db_task_result.set_successful(value)
         except Exception as error:
+            if isinstance(error, DatabaseError) and not database_answers():
+                raise  # not the job's failure: the worker stops, and the job runs again once stale
             attempt = len(db_task_result.worker_ids)
             if attempt < background.attempts():
                 delay = background.retry_delay(attempt)
@@ -88,6 +90,17 @@ class RetryingWorker(Worker):
             self.error = error
         finally:
             close_old_connections()
+
+
+def database_answers() -> bool:
+    """Whether this thread's database connection works again after an error (a fresh connection if need be)."""
+    try:
+        connection.close_if_unusable_or_obsolete()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return False
+    return True
 
 
 def finished(db_task_result: "DBTaskResult[Any, Any]") -> None:
@@ -210,6 +223,8 @@ class Command(DbWorkerCommand):
         for worker in workers:
             worker.running = False
         if error:
+            for thread in threads:  # a moment for their last log lines, so that this one comes last
+                thread.join(timeout=2)
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             sys.exit(f"db_worker stopped: the database is unreachable or not migrated ({first_line}).")
         for thread in threads:

@@ -1,0 +1,165 @@
+"""Durable jobs with real processes (the default bake's `tasks` demo, /ws/tasks/jobs/, and `manage.py db_worker`),
+one walk per database through one set of processes: a private redis-server, two uvicorn processes and the
+workers, on SQLite and on a private PostgreSQL.
+
+The walk: a job started on one server while no worker runs waits, and runs once a worker starts; that worker is
+SIGKILLed mid-job and another started, which runs the job again from the step after the last one recorded; a job
+that fails every attempt is retried, then ends failed with the generic line (the detail in the worker's log);
+SIGTERM stops a worker cleanly; past the per-user cap the page gets the error. Every state reaches a page on the
+other server process through Redis. On PostgreSQL a worker that loses its database exits with one line and
+status 1, for its supervisor to restart it.
+"""
+
+import asyncio
+import json
+import os
+import signal
+
+import pytest
+import websockets
+
+from .support.bakes import baked_env, run_in
+from .support.processes import project_processes, read_until, spawn, start_uvicorn, stop
+from .test_database_down import start_postgresql, stop_postgresql
+from .test_scale_out import next_json, token_for
+
+pytestmark = pytest.mark.redis
+
+PASSWORD = "a long pw 42"
+CREATE_USER = (
+    "from django.contrib.auth import get_user_model; "
+    f"get_user_model().objects.create_user('jobber', password='{PASSWORD}')"
+)
+# Short enough for a test, long enough that no job of the walk (3 steps of 0.5 s) is taken for lost while it runs.
+STALE_SECONDS = 4
+ATTEMPTS = 3
+WORKER = ["python", "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay", "--concurrency", "2"]
+STARTED = "Starting worker worker_id="
+WAIT = 30  # seconds: a bound on hanging, never a wait
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_env(request, tmp_path):
+    """The environment variables naming a fresh database of that kind (PostgreSQL: a private server's)."""
+    if request.param == "sqlite":
+        yield {"DATABASE_URL": "", "DJANGO_SQLITE_PATH": str(tmp_path / "jobs.sqlite3")}
+        return
+    postgresql, url = start_postgresql(tmp_path)
+    request.node.postgresql = postgresql
+    try:
+        yield {"DATABASE_URL": url}
+    finally:
+        if postgresql.poll() is None:
+            stop_postgresql(postgresql)
+        project_processes.remove_postgresql_data(tmp_path)
+
+
+def job_frames(socket, job, until):
+    """Frames of `job` from `socket` up to the first that satisfies `until`, in order."""
+
+    async def collect():
+        frames = []
+        while not frames or not until(frames[-1]):
+            frames.append(await next_json(socket, lambda frame: frame.get("job") == job, timeout=WAIT))
+        return frames
+
+    return collect()
+
+
+def test_durable_jobs_survive_a_killed_worker_retry_and_cap_across_server_processes(
+    default_bake, database_env, redis_url, request
+):
+    project = default_bake
+    env = baked_env(
+        REDIS_URL=redis_url,
+        TASKS_JOB_STALE_SECONDS=str(STALE_SECONDS),
+        TASKS_JOB_RETRY_SECONDS="0",
+        TASKS_JOB_ATTEMPTS=str(ATTEMPTS),
+        **database_env,
+    )
+    run_in(project, "python", "manage.py", "migrate", "--verbosity", "0", env=env)
+    run_in(project, "python", "manage.py", "shell", "-c", CREATE_USER, env=env)
+    servers = [start_uvicorn(project, env) for _ in range(2)]
+    first, second = (address for _, address in servers)
+    workers = []
+
+    def start_worker():
+        worker = spawn(project, *WORKER, env=env)
+        workers.append(worker)
+        read_until(worker, STARTED, count=2)  # one line per thread
+        return worker
+
+    try:
+        token = token_for(first, "jobber", PASSWORD)
+
+        async def walk():
+            def open_socket(address):
+                return websockets.connect(f"ws://{address}/ws/tasks/jobs/?token={token}", origin=f"http://{address}")
+
+            starter, watcher = await open_socket(first), await open_socket(second)
+
+            # Enqueued with no worker running: it waits, queued, in the database.
+            await starter.send(json.dumps({"start": {"steps": 3}}))
+            queued = await next_json(watcher, lambda frame: frame.get("status") == "queued")
+            job = queued["job"]
+
+            # A worker starts and runs it; SIGKILLed after its first step, the job stays "running" in the table.
+            killed = start_worker()
+            before = await job_frames(watcher, job, lambda frame: frame["step"] >= 1)
+            os.kill(killed.pid, signal.SIGKILL)
+            killed.wait(timeout=WAIT)
+            assert before[0]["status"] == "running" and before[0]["attempt"] == 1
+            recorded = before[-1]["step"]
+
+            # Another worker takes it back once stale and runs it from the step after the last recorded.
+            worker = start_worker()
+            after = await job_frames(watcher, job, lambda frame: frame["status"] in {"done", "failed"})
+            running = [frame for frame in after if frame["status"] == "running"]
+            assert after[-1]["status"] == "done" and after[-1]["step"] == 3, after
+            assert running[0]["attempt"] == 2 and running[0]["step"] >= recorded, after
+            steps = [frame["step"] for frame in running]
+            assert steps == sorted(set(steps)), f"a step ran twice: {after}"
+
+            # A job that fails on every attempt is retried, then ends failed with the generic line.
+            await starter.send(json.dumps({"start": {"steps": 1, "fail_at": 1}}))
+            failing = (await next_json(watcher, lambda frame: frame.get("status") == "queued"))["job"]
+            frames = await job_frames(watcher, failing, lambda frame: frame["status"] in {"done", "failed"})
+            assert [frame["attempt"] for frame in frames if frame["status"] == "retrying"] == [1, 2]
+            assert frames[-1]["status"] == "failed" and frames[-1]["attempt"] == ATTEMPTS
+            assert "log" in frames[-1]["error"] and "step 1" not in frames[-1]["error"]
+
+            # SIGTERM: the worker has nothing running and exits cleanly.
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=WAIT) == 0
+
+            # The cap: the user's queued jobs (no worker runs) count; one more is refused with a sentence.
+            for _ in range(10):
+                await starter.send(json.dumps({"start": {"steps": 1}}))
+            await starter.send(json.dumps({"start": {"steps": 1}}))
+            refused = await next_json(starter, lambda frame: "error" in frame and "job" not in frame)
+            for socket in (starter, watcher):
+                await socket.close()
+            return worker, refused
+
+        worker, refused = asyncio.run(walk())
+        assert refused["error"].startswith("You have 10 jobs queued or running"), refused
+        log = stop(worker)
+        assert "step 1 of 1 failed" in log and f"failed on its last attempt ({ATTEMPTS})" in log, log
+        assert "stopped reporting on attempt 1: queued again" in log, log
+
+        postgresql = getattr(request.node, "postgresql", None)
+        if postgresql is not None:
+            # A worker that loses its database (the queued jobs keep it busy) exits with one line, status 1.
+            lost = start_worker()
+            stop_postgresql(postgresql)
+            assert lost.wait(timeout=WAIT) == 1
+            printed = stop(lost)
+            assert printed.strip().splitlines()[-1].startswith("db_worker stopped: the database is unreachable"), (
+                printed
+            )
+            assert "Traceback" not in printed, printed
+    finally:
+        for worker in workers:
+            stop(worker)
+        for process, _ in servers:
+            stop(process)
