@@ -173,9 +173,7 @@ async def test_the_job_is_idempotent(make_user):
     assert (await Job.objects.aget(pk=job["job"])).step == 3
 
 
-async def test_past_the_limit_the_page_is_told_so_and_nothing_is_queued(
-    connect, make_user, session_headers, settings
-):
+async def test_past_the_limit_the_page_is_told_so_and_nothing_is_queued(connect, make_user, session_headers, settings):
     settings.JOBS_PER_USER = 2
     alice = await connect(PATH, headers=await session_headers(await make_user("alice")))
     for _ in range(3):
