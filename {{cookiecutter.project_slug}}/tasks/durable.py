@@ -29,7 +29,7 @@ SHOWN = 20  # the user's latest jobs a page gets when it opens
 # What the page shows for a failed job; the traceback is in the log of the worker that ran it.
 FAILED = "The job failed on every attempt. The details are in the log of the process that ran it (db_worker)."
 FULL = "You have {} jobs queued or running, the most allowed: start another one once one of them has ended."
-STATUSES = {
+STATUSES: dict[str, str] = {
     background.TaskResultStatus.READY: "queued",
     background.TaskResultStatus.RUNNING: "running",
     background.TaskResultStatus.SUCCESSFUL: "done",
@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 
 @background.task(takes_context=True)  # type: ignore[untyped-decorator,unused-ignore]  # untyped on Django 5.2
-async def count_durably(context: background.TaskContext, job_id: str) -> int:
+async def count_durably(context: "background.TaskContext[Any, Any]", job_id: str) -> int:
     """Count the job's steps from the one after the last recorded, pushing each; raise jobs.JobFailed at its
     `fail_at` step. Returns the number of steps."""
     job = await Job.objects.aget(pk=job_id)
@@ -117,7 +117,7 @@ async def apush_state(job_id: str) -> None:
         await apush(user_group(TOPIC, job.user_id), state(job))
 
 
-def on_change(sender: Any, task_result: background.TaskResult, **kwargs: Any) -> None:
+def on_change(sender: Any, task_result: "background.TaskResult[Any, Any]", **kwargs: Any) -> None:
     """task_retrying and task_finished (sent by db_worker): push this demo's job's new state."""
     if task_result.task.module_path == count_durably.module_path:
         push_state(task_result.args[0])
