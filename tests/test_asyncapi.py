@@ -16,6 +16,7 @@ DEMO_CHANNELS = {
     "/ws/chat/{room}/": {"receive": ["Say"], "send": ["Said", "Presence", "CaughtUp", "Missed", "Error"]},
     "/ws/notifications/": {"receive": [], "send": ["Notification", "Broadcast", "CaughtUp", "Missed", "Error"]},
     "/ws/tasks/": {"receive": ["Start"], "send": ["Progress", "Ended", "Error"]},
+    "/ws/tasks/jobs/": {"receive": ["Start"], "send": ["JobState", "Error"]},
 }
 CLOSE_CODES = {1009, 1013, 4401, 4404, 4408, 4409, 4429, 4503}
 
