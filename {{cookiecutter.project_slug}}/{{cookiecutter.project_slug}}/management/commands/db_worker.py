@@ -14,6 +14,7 @@ What it changes:
   compose's restart policy to start it again.
 """
 
+import _thread
 import datetime
 import logging
 import os
@@ -170,10 +171,17 @@ class Command(DbWorkerCommand):
         if options["reload"]:
             if os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
                 self.configure_signals()
-            run_with_reloader(self.serve)
+            run_with_reloader(self.serve_under_reloader)
         else:
             self.configure_signals()
             self.serve()
+
+    def serve_under_reloader(self) -> None:
+        """serve() in the reloader's thread; once it has stopped, end the reloader's watch (in the main thread)."""
+        try:
+            self.serve()
+        finally:
+            _thread.interrupt_main()
 
     def worker(self, number: int) -> RetryingWorker:
         """The loop of worker thread `number`, with this command's options."""
