@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
+from django_tasks_db import DatabaseBackend
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
@@ -51,7 +52,7 @@ class RetryingWorker(Worker):
         try:
             task = db_task_result.task
             task_result = db_task_result.task_result
-            background.task_started.send(sender=type(task.get_backend()), task_result=task_result)
+            background.task_started.send(sender=DatabaseBackend, task_result=task_result)
             args, kwargs = task_result.args, task_result.kwargs
             if task.takes_context:
                 value = task.call(background.TaskContext(task_result=task_result), *args, **kwargs)
@@ -89,6 +90,9 @@ class RetryingWorker(Worker):
             self.run()
         except DatabaseError as error:
             self.error = error
+        except Exception as error:
+            logger.exception("A db_worker thread stopped on an unexpected error.")
+            self.error = error
         finally:
             close_old_connections()
 
@@ -110,7 +114,7 @@ def finished(db_task_result: "DBTaskResult[Any, Any]") -> None:
         task_result = db_task_result.task_result
     except ImportError:
         return
-    background.task_finished.send(sender=type(task_result.task.get_backend()), task_result=task_result)
+    background.task_finished.send(sender=DatabaseBackend, task_result=task_result)
 
 
 def requeue(db_task_result: "DBTaskResult[Any, Any]", delay: datetime.timedelta) -> None:
@@ -118,10 +122,11 @@ def requeue(db_task_result: "DBTaskResult[Any, Any]", delay: datetime.timedelta)
     db_task_result.status = background.TaskResultStatus.READY
     db_task_result.run_after = timezone.now() + delay
     db_task_result.save(update_fields=["status", "run_after"])
-    task = db_task_result.task
-    background.task_retrying.send(
-        sender=type(task.get_backend()), task_result=db_task_result.task_result, delay=delay.total_seconds()
-    )
+    try:
+        task_result = db_task_result.task_result
+    except ImportError:
+        return  # its task no longer imports: it will fail again, and be marked failed after its last attempt
+    background.task_retrying.send(sender=DatabaseBackend, task_result=task_result, delay=delay.total_seconds())
 
 
 def reclaim_stale(backend_name: str) -> int:
@@ -234,6 +239,8 @@ class Command(DbWorkerCommand):
             for thread in threads:  # a moment for their last log lines, so that this one comes last
                 thread.join(timeout=2)
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            sys.exit(f"db_worker stopped: the database is unreachable or not migrated ({first_line}).")
+            if isinstance(error, DatabaseError):
+                sys.exit(f"db_worker stopped: the database is unreachable or not migrated ({first_line}).")
+            sys.exit(f"db_worker stopped: a worker thread failed ({first_line}); its traceback is above.")
         for thread in threads:
             thread.join()
