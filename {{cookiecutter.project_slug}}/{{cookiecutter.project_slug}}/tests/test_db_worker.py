@@ -1,0 +1,103 @@
+"""manage.py db_worker (background.py's durable jobs): retries a job that raises, fails it after its last attempt,
+puts back a job whose worker died, and stops with one line on a database it cannot use.
+
+The worker runs as `db_worker --batch` in the test's thread: every job that is ready, then it returns.
+"""
+
+import datetime
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from {{ cookiecutter.project_slug }} import background
+from {{ cookiecutter.project_slug }}.management.commands.db_worker import reclaim_stale
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+CALLS: dict[str, int] = {}
+
+
+@background.task()  # type: ignore[untyped-decorator,unused-ignore]  # untyped on Django 5.2
+def fails_until(key: str, failures: int) -> int:
+    """Raises on its first `failures` calls for `key`, then returns the number of calls."""
+    CALLS[key] = CALLS.get(key, 0) + 1
+    if CALLS[key] <= failures:
+        raise RuntimeError(f"call {CALLS[key]} of {key} failed")
+    return CALLS[key]
+
+
+@pytest.fixture(autouse=True)
+def retry_at_once(settings):
+    settings.TASKS_JOB_RETRY_SECONDS = 0
+    settings.TASKS_JOB_ATTEMPTS = 3
+    CALLS.clear()
+
+
+def run_worker():
+    call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
+
+
+def stored(result):
+    return DBTaskResult.objects.get(pk=result.id)
+
+
+def test_a_job_that_raises_is_retried_until_it_succeeds(caplog):
+    result = fails_until.enqueue("twice", 2)
+    run_worker()
+    row = stored(result)
+    assert row.status == background.TaskResultStatus.SUCCESSFUL and row.return_value == 3
+    assert len(row.worker_ids) == 3  # one claim per attempt
+    assert "failed on attempt 1 of 3; retrying" in caplog.text and "call 1 of twice failed" in caplog.text
+
+
+def test_a_job_that_always_raises_ends_failed_after_its_last_attempt(caplog):
+    result = fails_until.enqueue("always", 10)
+    run_worker()
+    row = stored(result)
+    assert row.status == background.TaskResultStatus.FAILED and len(row.worker_ids) == 3
+    assert "call 3 of always failed" in row.traceback
+    assert "failed on its last attempt (3)" in caplog.text
+    assert CALLS["always"] == 3
+
+
+def test_a_job_whose_worker_died_is_queued_again_then_failed_after_its_last_attempt(settings):
+    result = fails_until.enqueue("lost", 0)
+    row = stored(result)
+    long_ago = timezone.now() - datetime.timedelta(seconds=settings.TASKS_JOB_STALE_SECONDS + 1)
+    for attempt in range(1, 4):
+        row.claim(f"killed-{attempt}")
+        DBTaskResult.objects.filter(pk=row.pk).update(started_at=long_ago)
+        assert reclaim_stale("default") == 1
+        row.refresh_from_db()
+        expected = background.TaskResultStatus.READY if attempt < 3 else background.TaskResultStatus.FAILED
+        assert row.status == expected, attempt
+    assert "stopped reporting on attempt 3" in row.traceback
+
+
+def test_a_running_job_within_the_stale_time_is_left_to_its_worker():
+    row = stored(fails_until.enqueue("busy", 0))
+    row.claim("busy-worker")
+    assert reclaim_stale("default") == 0
+
+
+def test_a_database_it_cannot_use_stops_it_with_one_line(tmp_path):
+    env = {**os.environ, "DATABASE_URL": "", "DJANGO_SQLITE_PATH": str(tmp_path / "unmigrated.sqlite3")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--concurrency", "1"],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result
+    assert result.stderr.strip().splitlines() == [
+        "db_worker stopped: the database is unreachable or not migrated "
+        "(no such table: django_tasks_database_dbtaskresult)."
+    ]
