@@ -447,6 +447,10 @@ def command_problems(project, commands, where, complete_commands=()):
     return problems
 
 
+# The compose services some bake has (its options decide): a bake's pages name only its own.
+COMPOSE_SERVICES = {"web", "worker", "jobs", "redis", "nginx"}
+
+
 def static_problems(project, message, context):
     """Everything the bake's README.md, docs/ and message say that is not true of the bake."""
     problems = []
@@ -504,6 +508,15 @@ def static_problems(project, message, context):
         fenced = [command for command in readme_commands(text) if is_command(command)]
         page_inline = [part for span in code_spans(text) if is_command(span) for part in split_chain(span)]
         problems += command_problems(project, [*fenced, *page_inline], where, fenced)
+
+    # compose services: a page may name only those this bake's compose.yaml has (`db` is named as the
+    # postgresql option's, in a bake without it).
+    if (project / "compose.yaml").is_file():
+        services = set(yaml.safe_load((project / "compose.yaml").read_text())["services"])
+        for page in [project / "README.md", *sorted((project / "docs").glob("*.md"))]:
+            for name in sorted(COMPOSE_SERVICES - services):
+                if f"`{name}`" in page.read_text():
+                    problems.append(f"{page.relative_to(project)} names the compose service {name!r}, not in this bake")
 
     # Run configuration names, and the README sections the message points to.
     configs = config_names(project)
