@@ -152,6 +152,7 @@ NOT_IN_A_BAKE = {
     "tests/test_proxy_chain.py": "the cookiecutter template's own tests (docs/deploy.md says so)",
     "tests/test_dependencies_down.py": "the cookiecutter template's own tests (docs/deploy.md says so)",
     "tests/test_hosts.py": "the cookiecutter template's own tests (docs/deploy.md says so)",
+    "tests/test_sentinel.py": "the cookiecutter template's own tests (docs/deploy.md says so)",
 }
 CREATED_BY_NEWAPP = ["orders/routing.py", "orders/consumers.py", "orders/tests/"]
 PATH_SUFFIXES = (".py", ".md", ".toml", ".yaml", ".yml", ".xml", ".json", ".txt", ".conf", ".sqlite3", ".html", ".env")
