@@ -3,23 +3,28 @@
 import argparse
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from benchmarks import devloop, speed
+from tests.support import pythons
 
+from . import gc_pauses
 from .bake import bake
 from .bake_time import bake_benchmark
 from .echo import echo_benchmark
 from .fanout import fanout_benchmark
 from .held import measure_held
 from .report import number, print_table, say, table_rows, write_figures
-from .servers import RedisServer, bare_server, dev_server, prod_server
+from .servers import Servers
 
-FULL = {"connections": 50, "messages": 200, "listeners": [200, 1000], "sent": 20, "held": 5000, "bakes": 5}
-QUICK = {"connections": 10, "messages": 20, "listeners": [50], "sent": 5, "held": 500, "bakes": 2}
+# sent: {listeners: messages sent to them}. At 1,000 listeners a run lasts long enough for the servers' full
+# collections to show (they set the p99 of longer runs).
+FULL = {"connections": 50, "messages": 200, "sent": {200: 100, 1000: 60}, "held": 5000, "bakes": 5, "repeats": 5}
+QUICK = {"connections": 10, "messages": 100, "sent": {50: 10}, "held": 500, "bakes": 2, "repeats": 2}
 
 
 class Deadline:
@@ -37,49 +42,56 @@ def raise_open_file_limit():
     return hard
 
 
+def server_python(version):
+    """The interpreter the servers run on for `version` ("3.11", "3.13"...): this one if it is that version, else
+    the environment the template suite makes from a bake's uv.lock (tests/support/pythons.py)."""
+    if version is None or version == ".".join(map(str, sys.version_info[:2])):
+        return Path(sys.executable)
+    name = f"py{version}"
+    if name not in pythons.PYTHONS:
+        raise SystemExit(f"--python {version}: not one of {sorted(pythons.PYTHONS)} or this interpreter's version")
+    say(f"making or checking {pythons.VENVS / name} (tests/support/pythons.py)")
+    return pythons.environment(name)
+
+
+def versions(python):
+    """Python and Django versions of the interpreter `python`: {"python": "X.Y.Z", "django": "A.B.C"}."""
+    code = "import sys, django; print(sys.version.split()[0], django.get_version())"
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True, timeout=60).stdout
+    python_version, django_version = out.split()
+    return {"python": python_version, "django": django_version}
+
+
 def run(tmp, sizes, options, deadline, servers):
-    """Every measurement, in order; `servers` collects what was started, for the caller to stop."""
-    logs = tmp / "logs"
-    logs.mkdir()
-
-    def started(server):
-        servers.append(server)
-        return server.start()
-
-    project = bake(tmp)
-    figures = {"sizes": sizes}
-    say(f"baked {project.name} (+ bench_tutorial) in {tmp}")
-
+    """Every measurement, in order; `servers` (a Servers) keeps what it started, for the caller to stop."""
     say("1. echo round trips")
-    dev, bare = started(dev_server("dev", project, logs)), started(bare_server(tmp / "bare", project, logs))
-    prod = started(prod_server(project, logs))
+    dev, bare = servers.start(servers.dev("dev")), servers.start(servers.bare(tmp / "bare"))
+    prod = servers.start(servers.prod())
     targets = {
-        "bare ASGI": bare.url("/ws/echo/"),
-        "project /ws/echo/": dev.url("/ws/echo/"),
-        "project /ws/echo-json/": dev.url("/ws/echo-json/"),
-        "tutorial echo": dev.url("/ws/tutorial-echo/"),
-        "tutorial json echo": dev.url("/ws/tutorial-echo-json/"),
-        "prod /ws/echo/": prod.url("/ws/echo/"),
+        "bare ASGI": (bare, "/ws/echo/"),
+        "project /ws/echo/": (dev, "/ws/echo/"),
+        "project /ws/echo-json/": (dev, "/ws/echo-json/"),
+        "tutorial echo": (dev, "/ws/tutorial-echo/"),
+        "tutorial json echo": (dev, "/ws/tutorial-echo-json/"),
+        "prod /ws/echo/": (prod, "/ws/echo/"),
     }
-    figures["echo"] = echo_benchmark(targets, sizes, options.repeats, deadline)
+    figures = {"echo": echo_benchmark(targets, sizes, options.repeats, deadline)}
     prod.stop()
     bare.stop()
 
     say("2. fan-out")
-    redis_url = started(RedisServer(logs)).redis_url
-    layers = {"memory": dev, "redis": started(dev_server("dev-redis", project, logs, redis_url))}
-    figures["fanout"] = fanout_benchmark(layers, sizes, deadline)
-    for server in layers.values():
+    redis = servers.start(servers.redis())
+    layers = {"memory": (dev, None), "redis": (servers.start(servers.dev("dev-redis", redis.redis_url)), redis)}
+    figures["fanout"] = fanout_benchmark(layers, sizes, options.repeats, deadline)
+    for server, _ in layers.values():
         server.stop()
 
     say("3. held connections")
     figures["held"] = {}
-    for name, make in [
-        ("project", lambda: dev_server("held-dev", project, logs)),
-        ("bare ASGI", lambda: bare_server(tmp / "bare", project, logs, "held-bare")),
-    ]:
+    held = {"project": lambda: servers.dev("held-dev"), "bare ASGI": lambda: servers.bare(tmp / "bare", "held-bare")}
+    for name, make in held.items():
         deadline.check(f"held {name}")
-        server = started(make())
+        server = servers.start(make())
         result = measure_held(server, sizes["held"])
         server.stop()
         figures["held"][name] = result
@@ -98,7 +110,7 @@ def run(tmp, sizes, options, deadline, servers):
         deadline.check("dev loop")
         figures["devloop"] = devloop.medians(devloop.measure_both(tmp / "devloop", options.starts, options.edits))
 
-    figures["server_log_problems"] = {s.name: problems for s in servers if (problems := s.problems())}
+    figures["server_log_problems"] = {s.name: problems for s in servers.started if (problems := s.problems())}
     return figures
 
 
@@ -107,30 +119,42 @@ def main():
     parser.add_argument("--quick", action="store_true", help="a small run, for a smoke test")
     parser.add_argument("--devloop", action="store_true", help="also run benchmarks/devloop.py's measurement")
     parser.add_argument("--json", default="build/speed.json", help="where to write the figures")
-    parser.add_argument("--repeats", type=int, default=None, help="echo runs per target (default 5, quick 1)")
+    parser.add_argument("--repeats", type=int, default=None, help="interleaved runs per figure (default 5, quick 2)")
+    parser.add_argument(
+        "--python", default=None, help="the servers' Python, e.g. 3.13 (default: this interpreter's version)"
+    )
     parser.add_argument("--starts", type=int, default=3, help="--devloop: cold starts per app")
     parser.add_argument("--edits", type=int, default=5, help="--devloop: edits per app")
     options = parser.parse_args()
     sizes = QUICK if options.quick else FULL
-    options.repeats = options.repeats or (1 if options.quick else 5)
-    deadline = Deadline(15 * 60 if options.quick else 50 * 60)
+    options.repeats = options.repeats or sizes["repeats"]
+    deadline = Deadline(15 * 60 if options.quick else 90 * 60)
 
     limit = raise_open_file_limit()
+    python = server_python(options.python)
+    running = versions(python)
     say(
-        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f},"
-        f" open files {limit}, sizes {sizes}"
+        f"servers on Python {running['python']} with Django {running['django']} ({python}); clients on Python"
+        f" {sys.version.split()[0]}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, open files"
+        f" {limit}, {options.repeats} interleaved runs, sizes {sizes}"
     )
-    servers = []
     with tempfile.TemporaryDirectory(prefix="speed-") as tmp:
+        tmp = Path(tmp)
+        logs = tmp / "logs"
+        logs.mkdir()
+        project = bake(tmp, python)
+        say(f"baked {project.name} (+ bench_tutorial) in {tmp}")
+        servers = Servers(project, python, logs, gc_pauses.install(tmp / "gc_hook"))
         try:
-            figures = run(Path(tmp), sizes, options, deadline, servers)
+            figures = run(tmp, sizes, options, deadline, servers)
         finally:
-            for server in servers:
-                server.stop()
+            servers.stop_all()
+    figures.update(servers=running, sizes=sizes, repeats=options.repeats)
     for name, problems in figures["server_log_problems"].items():
         for line, count in problems.items():
             say(f"server log of {name}: {count} x {line}")
     figures["table"] = table_rows(figures)
+    say(f"\nservers on Python {running['python']}, Django {running['django']}")
     print_table(figures["table"])
     output = write_figures(figures, options.json)
     say(f"\nfigures written to {output}")

@@ -59,7 +59,8 @@ websocket_urlpatterns = [
 """
 
 
-def bake(tmp):
+def bake(tmp, python=sys.executable):
+    """Bake the defaults into `tmp`, add `bench_tutorial`, migrate with `python` (the servers' interpreter)."""
     project = Path(cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(tmp)))
     app = project / "bench_tutorial"
     app.mkdir()
@@ -70,7 +71,5 @@ def bake(tmp):
     text = settings.read_text()
     assert '\n    "tasks",\n' in text, "PROJECT_APPS changed: update benchmarks/speed/bake.py"
     settings.write_text(text.replace('\n    "tasks",\n', '\n    "tasks",\n    "bench_tutorial",\n', 1))
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=project, env=server_env(), check=True
-    )
+    subprocess.run([str(python), "manage.py", "migrate", "--verbosity", "0"], cwd=project, env=server_env(), check=True)
     return project

@@ -2,11 +2,14 @@
 
 import asyncio
 import multiprocessing
+import threading
 
 from websockets.asyncio.client import connect
 from websockets.sync.client import connect as sync_connect
 
 from benchmarks.devloop import origin_of
+
+from . import cpu
 
 CLIENT_PROCESSES = 2
 RECV_TIMEOUT = 10  # seconds for any one reply
@@ -26,6 +29,41 @@ def split(total, parts):
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
+class Phase:
+    """The measured part of a client run. The client processes and the parent meet twice at its start (every
+    socket open; then go, once the parent has read the CPU meters) and twice at its end (every client done; then
+    close, once the parent has read them again): opening and closing sockets stay out of the figures."""
+
+    def __init__(self, clients):
+        self.barrier = MP.Barrier(clients + 1)
+
+    async def begin(self):
+        """In a client process: wait until every client is ready and the parent has started the meters."""
+        await wait_barrier(self.barrier)
+        await wait_barrier(self.barrier)
+
+    async def end(self):
+        """In a client process: wait until every client is done and the parent has stopped the meters."""
+        await wait_barrier(self.barrier, timeout=PHASE_TIMEOUT)
+        await wait_barrier(self.barrier)
+
+    def measure(self, meter):
+        """In the parent: start `meter` (cpu.Meter) once every client is ready, stop it once every one is done.
+        Raises threading.BrokenBarrierError if a client failed (it aborts the barrier) or time ran out."""
+        self.barrier.wait(120)
+        meter.start()
+        self.barrier.wait(120)
+        self.barrier.wait(PHASE_TIMEOUT)
+        meter.stop()
+        self.barrier.wait(120)
+
+    def abort(self):
+        self.barrier.abort()
+
+
+PHASE_TIMEOUT = 300  # seconds for a measured phase: a bound on hanging, not a speed requirement
+
+
 def run_clients(target, args_list, timeout):
     """Run target(*args) in one process per args; return their results (exceptions are re-raised here)."""
     results = MP.Queue()
@@ -40,11 +78,40 @@ def run_clients(target, args_list, timeout):
     return outcomes
 
 
-def in_client_process(target, args, results):
-    """What a client process runs: target(*args), its result or error put on `results`."""
+def run_measured_clients(target, args_list, timeout, servers_cpu):
+    """Run target(*args, phase) in one process per args, the measured part between phase.begin() and
+    phase.end(); return (their results, the cpu.Meter result of `servers_cpu` ({name: cpu group}) and of the
+    client processes, as "client"). A client's exception stops the benchmark with its message."""
+    results, phase = MP.Queue(), Phase(len(args_list))
+    processes = [
+        MP.Process(target=in_client_process, args=(target, (*args, phase), results, phase)) for args in args_list
+    ]
+    for process in processes:
+        process.start()
+    meter = cpu.Meter({**servers_cpu, "client": ([p.pid for p in processes], False)})
+    try:
+        try:
+            phase.measure(meter)
+        except threading.BrokenBarrierError:
+            phase.abort()
+            outcomes = [results.get(timeout=30) for _ in processes]
+            check_outcomes(outcomes, "client")
+            raise SystemExit("the client processes did not finish their measured phase in time") from None
+        outcomes = [results.get(timeout=timeout) for _ in processes]
+    finally:
+        stop_clients(processes)
+    check_outcomes(outcomes, "client")
+    return outcomes, meter.result()
+
+
+def in_client_process(target, args, results, phase=None):
+    """What a client process runs: target(*args), its result or error put on `results`; on an error, `phase`
+    (a Phase the parent waits on) is aborted so that the parent stops waiting."""
     try:
         results.put(asyncio.run(target(*args)))
     except BaseException as error:  # reported by the parent
+        if phase is not None:
+            phase.abort()
         results.put(f"{type(error).__name__}: {error}")
 
 

@@ -1,16 +1,19 @@
-"""1. echo: C connections x R round trips each (send, await the reply, repeat), spread over client processes."""
+"""1. echo: C connections x R round trips each (send, await the reply, repeat), spread over client processes.
+
+Each run also reads what the server and the client processes spent on CPU during the round trips (cpu.py) and
+the server's full collections (gc_pauses.py); the runs of every target are interleaved (A, B, C, A, B, C...).
+"""
 
 import asyncio
 import json
-import statistics
 import time
 
-from . import clients
-from .clients import CLIENT_PROCESSES, MP, RECV_TIMEOUT
-from .report import say
+from . import clients, gc_pauses
+from .clients import CLIENT_PROCESSES, RECV_TIMEOUT
+from .report import number, say, spread
 
 
-async def echo_client(url, connections, messages, barrier):
+async def echo_client(url, connections, messages, phase):
     sockets, errors = await clients.open_sockets(url, connections)
     if errors:
         await clients.close_sockets(sockets)
@@ -28,47 +31,92 @@ async def echo_client(url, connections, messages, barrier):
             wrong += reply != payload
 
     try:
-        await clients.wait_barrier(barrier)
+        await phase.begin()
         started = time.monotonic()
         await asyncio.gather(*(round_trips(ws) for ws in sockets))
         finished = time.monotonic()
+        await phase.end()
     finally:
         await clients.close_sockets(sockets)
     return {"started": started, "finished": finished, "latencies": latencies, "wrong": wrong}
 
 
-def measure_echo(url, connections, messages):
-    barrier = MP.Barrier(CLIENT_PROCESSES)
-    args = [(url, share, messages, barrier) for share in clients.split(connections, CLIENT_PROCESSES)]
-    results = clients.run_clients(echo_client, args, timeout=300)
+def measure_echo(server, path, connections, messages):
+    """One run on server.url(path): msgs/s, p50/p99 (ms), and CPU (µs) per round trip of the server (its whole
+    process tree) and of the client processes, with how busy each was (share of one core over the phase)."""
+    url = server.url(path)
+    args = [(url, share, messages) for share in clients.split(connections, CLIENT_PROCESSES)]
+    servers_cpu = {"server": server.cpu_group()}
+    results, spent = clients.run_measured_clients(echo_client, args, timeout=60, servers_cpu=servers_cpu)
     latencies = [latency for result in results for latency in result["latencies"]]
     wall = max(r["finished"] for r in results) - min(r["started"] for r in results)
+    count = len(latencies)
     return {
-        "msgs_per_s": len(latencies) / wall,
+        "msgs_per_s": count / wall,
         "p50_ms": clients.milliseconds(clients.percentile(latencies, 0.5)),
         "p99_ms": clients.milliseconds(clients.percentile(latencies, 0.99)),
-        "round_trips": len(latencies),
+        **cpu_figures(spent, count, CLIENT_PROCESSES),
+        **server_gcs(server, spent),
+        "round_trips": count,
         "wrong_replies": sum(r["wrong"] for r in results),
     }
 
 
+def cpu_figures(spent, count, client_processes):
+    """Server and client CPU µs per message (count) and busy fractions, from a cpu.Meter result."""
+    wall = spent["wall_s"]
+    return {
+        "server_cpu_us": 1e6 * spent["server"]["cpu_s"] / count if count else None,
+        "client_cpu_us": 1e6 * spent["client"]["cpu_s"] / count if count else None,
+        "server_busy": spent["server"]["cpu_s"] / wall if wall else None,  # of one core
+        "client_busy": spent["client"]["cpu_s"] / wall / client_processes if wall else None,  # of one core each
+        "server_ticks": spent["server"]["ticks"],
+        "phase_s": wall,
+    }
+
+
+def server_gcs(server, spent):
+    """The server's full collections during the phase that `spent` (a cpu.Meter result) covers."""
+    return gc_pauses.summary(server.gc_pauses(spent["started"], spent["ended"]))
+
+
 def echo_benchmark(targets, sizes, repeats, deadline):
-    """targets: {name: url}. Runs are interleaved (each repeat runs every target) so load drifts hit all."""
-    for url in targets.values():
-        clients.warm_up(url)
+    """targets: {name: (Server, path)}. Runs are interleaved (each repeat runs every target) so load drifts hit
+    all of them; returns {name: {"runs": [figures of each run]}}."""
+    for server, path in targets.values():
+        clients.warm_up(server.url(path))
     runs = {name: [] for name in targets}
     for repeat in range(repeats):
-        for name, url in targets.items():
+        for name, (server, path) in targets.items():
             deadline.check(f"echo {name}")
-            result = measure_echo(url, sizes["connections"], sizes["messages"])
+            result = measure_echo(server, path, sizes["connections"], sizes["messages"])
             runs[name].append(result)
-            say(
-                f"  echo {name:<22} run {repeat + 1}: {result['msgs_per_s']:8.0f} msgs/s  p50 {result['p50_ms']:6.2f}"
-                f" ms  p99 {result['p99_ms']:6.2f} ms  ({result['round_trips']} round trips,"
-                f" {result['wrong_replies']} wrong)"
-            )
-    return {name: {**median_of(results), "runs": results} for name, results in runs.items()}
+            say(f"  echo {name:<22} run {repeat + 1}: " + run_line(result, "msgs/s", "msg"))
+    for name, results in runs.items():
+        say(f"  echo {name:<22} " + spread_line(results, "msgs_per_s", "msgs/s", "msg"))
+    return {name: {"runs": results} for name, results in runs.items()}
 
 
-def median_of(results):
-    return {key: statistics.median(r[key] for r in results) for key in ("msgs_per_s", "p50_ms", "p99_ms")}
+def run_line(result, rate, unit):
+    """One run's figures on one line: rate, latency, CPU per `unit` of server and client, busy shares, GC."""
+    rate_key = "msgs_per_s" if rate == "msgs/s" else "deliveries_per_s"
+    return (
+        f"{result[rate_key]:7.0f} {rate}  p50 {number(result['p50_ms'], 2):>6} ms  p99 {number(result['p99_ms'], 2):>6}"
+        f" ms  server {number(result['server_cpu_us'], 1):>6} µs/{unit} ({percent(result['server_busy'])} of a core,"
+        f" {result['server_ticks']} ticks)  client {number(result['client_cpu_us'], 1):>6} µs/{unit}"
+        f" ({percent(result['client_busy'])} of a core each)  full GCs {result['full_gcs']}"
+        f" (longest {number(result['longest_gc_ms'], 1)} ms)"
+    )
+
+
+def spread_line(results, rate_key, rate, unit):
+    """Median [min-max] over the runs of rate, p99, server and client CPU per `unit`."""
+    return (
+        f"median [min-max] of {len(results)}: {spread(results, rate_key, 0)} {rate}, p99 {spread(results, 'p99_ms', 2)}"
+        f" ms, server {spread(results, 'server_cpu_us', 1)} µs/{unit}, client {spread(results, 'client_cpu_us', 1)}"
+        f" µs/{unit}"
+    )
+
+
+def percent(fraction):
+    return "-" if fraction is None else f"{100 * fraction:.0f}%"

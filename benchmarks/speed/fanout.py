@@ -1,15 +1,23 @@
-"""2. fan-out: N listeners in one chat room, one sender sends M messages, each once the last was delivered."""
+"""2. fan-out: N listeners in one chat room, one sender sends M messages, each once the last was delivered.
+
+Each run also reads the CPU that the server (and its redis-server, on Redis) and the clients (listener
+processes and the sender, this process) spent from the first send to the last delivery (cpu.py), and the
+server's full collections in that time (gc_pauses.py). Runs are interleaved: each repeat runs every layer,
+size and consumer once, in a fresh room.
+"""
 
 import asyncio
 import json
+import os
 import time
 
 from websockets.asyncio.client import connect
 
 from benchmarks.devloop import origin_of
 
-from . import clients
+from . import clients, cpu
 from .clients import CLIENT_PROCESSES, MP
+from .echo import cpu_figures, run_line, server_gcs, spread_line
 from .report import number, say
 
 STALL = 1.0  # a message counts as fully delivered (or lost) after this long without a delivery
@@ -89,9 +97,11 @@ async def wait_delivered(k, listeners, sent, counts, max_wait):
     return seen_at
 
 
-def measure_fanout(url, listeners, sent, listener_urls=None):
+def measure_fanout(url, listeners, sent, listener_urls=None, meter=None):
     """Send `sent` paced messages on `url` to `listeners` sockets in its room; listener process i holds its
-    sockets on listener_urls[i] (default: all on `url`), so a room can span several servers."""
+    sockets on listener_urls[i] (default: all on `url`), so a room can span several servers. `meter`: a function
+    of the client pids (the listener processes and this one, the sender) that returns a cpu.Meter to run from
+    the first send to the last delivery; its result is under "spent"."""
     listener_urls = listener_urls or [url] * CLIENT_PROCESSES
     counts = MP.Array("i", CLIENT_PROCESSES * sent, lock=False)  # deliveries of message k, per listener process
     opened = MP.Array("i", CLIENT_PROCESSES, lock=False)  # sockets each listener process got into the room
@@ -107,9 +117,14 @@ def measure_fanout(url, listeners, sent, listener_urls=None):
     ]
     for process in processes:
         process.start()
+    meter = meter([p.pid for p in processes] + [os.getpid()]) if meter else None
     try:
         barrier.wait(180)  # every listener is connected, hence in the group
+        if meter:
+            meter.start()
         elapsed = asyncio.run(send_paced(url, sum(opened), sent, counts, max_wait=30))
+        if meter:
+            meter.stop()
         done.set()
         outcomes = [results.get(timeout=60) for _ in processes]
     finally:
@@ -130,27 +145,65 @@ def measure_fanout(url, listeners, sent, listener_urls=None):
         "listeners_failed": sum(o["listeners_failed"] for o in outcomes),
         "listener_failures": [f for o in outcomes for f in o["listener_failures"]],
         "seconds": elapsed,
+        **({"spent": meter.result()} if meter else {}),
     }
 
 
-def fanout_benchmark(servers, sizes, deadline):
-    """servers: {layer: Server}. Project and tutorial chat, each N, each layer; a fresh room per run."""
-    results = {}
-    for layer, server in servers.items():
-        for listeners in sizes["listeners"]:
-            for consumer, path in [("project", "/ws/chat/{room}/"), ("tutorial", "/ws/tutorial-chat/{room}/")]:
-                deadline.check(f"fan-out {consumer} {layer} {listeners}")
-                room = f"bench_{consumer}_{listeners}"
-                result = measure_fanout(server.url(path.format(room=room)), listeners, sizes["sent"])
-                results[f"{consumer} {layer} N={listeners}"] = result
-                say_fanout(f"{consumer:<8} {layer:<6} N={listeners:<5}", result)
-    return results
+def measure_server_fanout(server, path, listeners, sent, redis=None):
+    """measure_fanout on server.url(path), with CPU per delivery of the server (its process tree), of its
+    redis-server (`redis`, if any) and of the clients, and the server's full collections."""
+
+    def meter(client_pids):
+        groups = {"server": server.cpu_group(), "client": (client_pids, False)}
+        return cpu.Meter({**groups, "redis": redis.cpu_group()} if redis else groups)
+
+    result = measure_fanout(server.url(path), listeners, sent, meter=meter)
+    spent, delivered = result.pop("spent"), result["delivered"]
+    return {
+        **result,
+        # the client: the listener processes and the sender, CLIENT_PROCESSES + 1 processes
+        **cpu_figures(spent, delivered, CLIENT_PROCESSES + 1),
+        "redis_cpu_us": 1e6 * spent["redis"]["cpu_s"] / delivered if redis and delivered else None,
+        **server_gcs(server, spent),
+    }
+
+
+CONSUMERS = {"project": "/ws/chat/{room}/", "tutorial": "/ws/tutorial-chat/{room}/"}
+
+
+def fanout_benchmark(layers, sizes, repeats, deadline):
+    """layers: {layer: (Server, its redis-server or None)}. Every repeat runs each layer, size (sizes["sent"]:
+    {listeners: messages sent}) and consumer once, in a fresh room; returns {"<consumer> <layer> N=<n>":
+    {"runs": [figures of each run]}}."""
+    runs = {}
+    for repeat in range(repeats):
+        for layer, (server, redis) in layers.items():
+            for listeners, sent in sizes["sent"].items():
+                for consumer, path in CONSUMERS.items():
+                    key = f"{consumer} {layer} N={listeners}"
+                    deadline.check(f"fan-out {key}")
+                    room = f"bench_{consumer}_{listeners}_{repeat}"
+                    result = measure_server_fanout(server, path.format(room=room), listeners, sent, redis)
+                    runs.setdefault(key, []).append(result)
+                    say_fanout(f"{key:<24} run {repeat + 1}:", result)
+    for key, results in runs.items():
+        say(f"  fan-out {key:<24} " + spread_line(results, "deliveries_per_s", "deliveries/s", "delivery"))
+    return {key: {"runs": results} for key, results in runs.items()}
 
 
 def say_fanout(label, result):
+    """One run's line: with CPU and GC figures if measured (measure_server_fanout), else rate and latency."""
+    if "server_cpu_us" in result:
+        figures = run_line(result, "deliveries/s", "delivery")
+        if result["redis_cpu_us"] is not None:
+            figures += f"  redis-server {result['redis_cpu_us']:.1f} µs/delivery"
+    else:
+        figures = (
+            f"{result['deliveries_per_s']:8.0f} deliveries/s  p50 {number(result['p50_ms'], 1):>7} ms"
+            f"  p99 {number(result['p99_ms'], 1):>7} ms"
+        )
     say(
-        f"  fan-out {label} {result['deliveries_per_s']:8.0f} deliveries/s  p50 {number(result['p50_ms'], 1):>7} ms"
-        f"  p99 {number(result['p99_ms'], 1):>7} ms  lost {result['lost']}/{result['expected']}"
+        f"  fan-out {label} {figures}  lost {result['lost']}/{result['expected']}"
         f" ({result['lost_on_sockets_that_failed_to_open']} on sockets that failed to open)"
         f"  in the room {result['listeners_opened']}"
     )

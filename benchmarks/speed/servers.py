@@ -1,4 +1,8 @@
-"""The servers measured: the bake's dev command (memory or Redis layer), its prod command, a bare ASGI app."""
+"""The servers measured: the bake's dev command (memory or Redis layer), its prod command, a bare ASGI app.
+
+Each runs on the interpreter the run measures (`--python`), with the full-collection hook of `gc_pauses` on its
+PYTHONPATH, its output and its collections logged under the run's logs folder.
+"""
 
 import collections
 import os
@@ -8,6 +12,8 @@ import sys
 from benchmarks import devloop
 from tests.support.processes import project_processes as processes
 from tests.support.run_configs import pycharm_configs
+
+from . import gc_pauses
 
 EXCEPTION_LINE = re.compile(r"^(?:[\w.]+\.)?\w*(?:Error|Exception)\b.*$", re.MULTILINE)  # a traceback's last line
 
@@ -19,6 +25,9 @@ class Server:
         self.name, self.port = name, processes.free_port()
         self.args = [arg.replace("{port}", str(self.port)) for arg in args]
         self.cwd, self.env, self.log = cwd, env, logs / f"{name}.log"
+        self.gc_log = logs / f"{name}.gc"
+        if env is not None:
+            self.env = {**env, "SPEED_GC_LOG": str(self.gc_log)}
         self.process = None
 
     def start(self):
@@ -32,6 +41,14 @@ class Server:
 
     def rss_kb(self):
         return processes.resident_kb(self.process.pid)
+
+    def cpu_group(self):
+        """What cpu.Meter reads for this server: its process and every descendant (gunicorn's workers)."""
+        return [self.process.pid], True
+
+    def gc_pauses(self, started, ended):
+        """The pauses (s) of the full collections of this server (all its processes) between two monotonic times."""
+        return gc_pauses.pauses(self.gc_log, started, ended)
 
     def problems(self):
         """{exception line: count} of the tracebacks in the server's output."""
@@ -54,36 +71,61 @@ class RedisServer(Server):
         return self
 
 
-def server_env(redis_url=""):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    env.update(DJANGO_DEBUG="false", DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", REDIS_URL=redis_url)
-    return env
+class Servers:
+    """Makes the servers of one run: `python` runs them, `hook_env` (gc_pauses.install) is added to their
+    environment; `started` lists every server started, for the caller to stop."""
 
+    def __init__(self, project, python, logs, hook_env):
+        self.project, self.python, self.logs, self.hook_env = project, str(python), logs, hook_env
+        self.started = []
 
-def dev_args(project):
-    """The project's "uvicorn (debug)" PyCharm configuration: its dev command without reload, on {port}."""
-    config = next(c for c in pycharm_configs(project) if c.name == "uvicorn (debug)")
-    args = [sys.executable, *config.args]
-    args[args.index("--port") + 1] = "{port}"
-    return args
+    def start(self, server):
+        self.started.append(server)
+        return server.start()
+
+    def env(self, redis_url=""):
+        return {**server_env(redis_url), **self.hook_env}
+
+    def dev_args(self):
+        """The project's "uvicorn (debug)" PyCharm configuration: its dev command without reload, on {port}."""
+        config = next(c for c in pycharm_configs(self.project) if c.name == "uvicorn (debug)")
+        args = [self.python, *config.args]
+        args[args.index("--port") + 1] = "{port}"
+        return args
+
+    def dev(self, name, redis_url=""):
+        return Server(name, self.dev_args(), self.project, self.env(redis_url), self.logs)
+
+    def prod(self):
+        args = [self.python, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
+        server = Server("prod", args, self.project, self.env(), self.logs)
+        server.env.update(
+            WEB_CONCURRENCY="1", GUNICORN_BIND=f"127.0.0.1:{server.port}", GUNICORN_CMD_ARGS="--no-control-socket"
+        )
+        return server
+
+    def bare(self, folder, name="bare"):
+        """The one-file echo app under the project's dev command: the same uvicorn options."""
+        folder.mkdir(exist_ok=True)
+        (folder / "bare_echo.py").write_text(devloop.BARE_APP.format(prefix=""))
+        args = ["bare_echo:app" if arg.endswith(".asgi:application") else arg for arg in self.dev_args()]
+        return Server(name, args, folder, self.env(), self.logs)
+
+    def redis(self):
+        return RedisServer(self.logs)
+
+    def stop_all(self):
+        for server in self.started:
+            server.stop()
 
 
 def dev_server(name, project, logs, redis_url=""):
-    return Server(name, dev_args(project), project, server_env(redis_url), logs)
+    """The dev command on this interpreter, without the hook (benchmarks/layers)."""
+    return Servers(project, sys.executable, logs, {}).dev(name, redis_url)
 
 
-def prod_server(project, logs):
-    args = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
-    server = Server("prod", args, project, server_env(), logs)
-    server.env.update(
-        WEB_CONCURRENCY="1", GUNICORN_BIND=f"127.0.0.1:{server.port}", GUNICORN_CMD_ARGS="--no-control-socket"
-    )
-    return server
-
-
-def bare_server(folder, project, logs, name="bare"):
-    """The one-file echo app under the project's dev command: the same uvicorn options."""
-    folder.mkdir(exist_ok=True)
-    (folder / "bare_echo.py").write_text(devloop.BARE_APP.format(prefix=""))
-    args = ["bare_echo:app" if arg.endswith(".asgi:application") else arg for arg in dev_args(project)]
-    return Server(name, args, folder, server_env(), logs)
+def server_env(redis_url=""):
+    """A server's environment without the hook (also the bake's migrate step's): DEBUG off, loopback hosts."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(DJANGO_DEBUG="false", DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", REDIS_URL=redis_url)
+    return env
