@@ -47,15 +47,15 @@ class Phase:
         await wait_barrier(self.barrier, timeout=PHASE_TIMEOUT)
         await wait_barrier(self.barrier)
 
-    def measure(self, meter):
+    def measure(self, meter, processes, results):
         """In the parent: start `meter` (cpu.Meter) once every client is ready, stop it once every one is done.
-        Raises threading.BrokenBarrierError if a client failed (it aborts the barrier) or time ran out."""
-        self.barrier.wait(120)
+        If a client fails (it aborts the barrier) or time runs out, stops the benchmark (wait_for_clients)."""
+        wait_for_clients(self.barrier, 120, processes, results)
         meter.start()
-        self.barrier.wait(120)
-        self.barrier.wait(PHASE_TIMEOUT)
+        wait_for_clients(self.barrier, 120, processes, results)
+        wait_for_clients(self.barrier, PHASE_TIMEOUT, processes, results)
         meter.stop()
-        self.barrier.wait(120)
+        wait_for_clients(self.barrier, 120, processes, results)
 
     def abort(self):
         self.barrier.abort()
@@ -90,13 +90,7 @@ def run_measured_clients(target, args_list, timeout, servers_cpu):
         process.start()
     meter = cpu.Meter({**servers_cpu, "client": ([p.pid for p in processes], False)})
     try:
-        try:
-            phase.measure(meter)
-        except threading.BrokenBarrierError:
-            phase.abort()
-            outcomes = [results.get(timeout=30) for _ in processes]
-            check_outcomes(outcomes, "client")
-            raise SystemExit("the client processes did not finish their measured phase in time") from None
+        phase.measure(meter, processes, results)
         outcomes = [results.get(timeout=timeout) for _ in processes]
     finally:
         stop_clients(processes)
@@ -104,14 +98,26 @@ def run_measured_clients(target, args_list, timeout, servers_cpu):
     return outcomes, meter.result()
 
 
-def in_client_process(target, args, results, phase=None):
-    """What a client process runs: target(*args), its result or error put on `results`; on an error, `phase`
-    (a Phase the parent waits on) is aborted so that the parent stops waiting."""
+def wait_for_clients(barrier, timeout, processes, results):
+    """In the parent: barrier.wait(timeout); if a client process failed first (in_client_process aborts the
+    barrier) or time ran out, stop the benchmark with the client's error."""
+    try:
+        barrier.wait(timeout)
+    except threading.BrokenBarrierError:
+        barrier.abort()
+        outcomes = [results.get(timeout=30) for _ in processes]
+        check_outcomes(outcomes, "client")
+        raise SystemExit(f"the client processes were not ready within {timeout} s") from None
+
+
+def in_client_process(target, args, results, waited_on=None):
+    """What a client process runs: target(*args), its result or error put on `results`; on an error, `waited_on`
+    (a Barrier or Phase the parent waits on) is aborted, so that the parent stops waiting."""
     try:
         results.put(asyncio.run(target(*args)))
     except BaseException as error:  # reported by the parent
-        if phase is not None:
-            phase.abort()
+        if waited_on is not None:
+            waited_on.abort()
         results.put(f"{type(error).__name__}: {error}")
 
 

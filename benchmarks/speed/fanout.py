@@ -65,14 +65,20 @@ async def fanout_listener(url, listeners, sent, process_index, counts, opened, b
     }
 
 
-async def send_paced(url, listeners, sent, counts, max_wait):
-    """Send `sent` chat messages; each waits until delivered to every listener (or a STALL without progress)."""
+async def send_paced(url, listeners, sent, counts, max_wait, meter=None):
+    """Send `sent` chat messages; each waits until delivered to every listener (or a STALL without progress).
+    `meter` (a cpu.Meter) runs from the first send to the last delivery: the sender's own connection opening and
+    closing stay out of it."""
     async with connect(url, origin=origin_of(url), proxy=None, open_timeout=30, close_timeout=2) as ws:
         drain = asyncio.create_task(drain_socket(ws))  # the sender is in the room too
+        if meter:
+            meter.start()
         started = last_delivery = time.monotonic()
         for k in range(sent):
             await ws.send(json.dumps({"message": f"{k} {time.monotonic()!r}"}))
             last_delivery = await wait_delivered(k, listeners, sent, counts, max_wait) or last_delivery
+        if meter:
+            meter.stop()
         drain.cancel()
     return last_delivery - started
 
@@ -110,7 +116,7 @@ def measure_fanout(url, listeners, sent, listener_urls=None, meter=None):
     processes = [
         MP.Process(
             target=clients.in_client_process,
-            args=(fanout_listener, (listener_urls[i], share, sent, i, counts, opened, barrier, done), results),
+            args=(fanout_listener, (listener_urls[i], share, sent, i, counts, opened, barrier, done), results, barrier),
             daemon=True,
         )
         for i, share in enumerate(shares)
@@ -119,12 +125,8 @@ def measure_fanout(url, listeners, sent, listener_urls=None, meter=None):
         process.start()
     meter = meter([p.pid for p in processes] + [os.getpid()]) if meter else None
     try:
-        barrier.wait(180)  # every listener is connected, hence in the group
-        if meter:
-            meter.start()
-        elapsed = asyncio.run(send_paced(url, sum(opened), sent, counts, max_wait=30))
-        if meter:
-            meter.stop()
+        clients.wait_for_clients(barrier, 180, processes, results)  # every listener is connected, hence in the group
+        elapsed = asyncio.run(send_paced(url, sum(opened), sent, counts, max_wait=30, meter=meter))
         done.set()
         outcomes = [results.get(timeout=60) for _ in processes]
     finally:

@@ -3,9 +3,11 @@
 `install(folder)` writes a `sitecustomize.py` into `folder` and returns the environment that enables it: Python
 imports `sitecustomize` from PYTHONPATH at startup, and the module does nothing unless SPEED_GC_LOG names a file.
 With it, a `gc.callbacks` hook times every generation-2 (full) collection and appends one line per collection to
-that file: pid, the monotonic time it ended, its pause in seconds. Lines are written with O_APPEND, so the workers
-of one server (gunicorn) share one file; the benchmark reads the collections that ended within a phase
-(`pauses`). The hook costs a function call per collection of any generation, and a write per full one.
+that file: pid, the monotonic time it ended, its pause in seconds (wall time: what every socket of the process
+waits) and the CPU seconds its thread spent in it (the pause less what the machine's load took away). Lines are
+written with O_APPEND, so the workers of one server (gunicorn) share one file; the benchmark reads the
+collections that ended within a phase (`pauses`). The hook costs a function call per collection of any
+generation, and a write per full one.
 """
 
 import os
@@ -28,10 +30,10 @@ if os.environ.get("SPEED_GC_LOG"):
         if info["generation"] != 2:
             return
         if phase == "start":
-            _started = time.monotonic()
+            _started = time.monotonic(), time.thread_time()
         elif _started is not None:
-            ended = time.monotonic()
-            os.write(_log, f"{os.getpid()} {ended!r} {ended - _started!r}\\n".encode())
+            ended, cpu = time.monotonic(), time.thread_time()
+            os.write(_log, f"{os.getpid()} {ended!r} {ended - _started[0]!r} {cpu - _started[1]!r}\\n".encode())
             _started = None
 
     gc.callbacks.append(_time_full_collections)
@@ -47,18 +49,23 @@ def install(folder):
 
 
 def pauses(log, started, ended):
-    """The pauses (seconds) of the full collections logged in `log` that ended between the monotonic times
+    """[(pause, cpu)] in seconds of the full collections logged in `log` that ended between the monotonic times
     `started` and `ended`, in order."""
     if not Path(log).exists():
         return []
     found = []
     for line in Path(log).read_text().splitlines():
-        _pid, at, pause = line.split()
+        _pid, at, pause, cpu = line.split()
         if started <= float(at) <= ended:
-            found.append(float(pause))
+            found.append((float(pause), float(cpu)))
     return found
 
 
 def summary(found):
-    """{"full_gcs": count, "longest_gc_ms": the longest pause in ms, or None without a full collection}."""
-    return {"full_gcs": len(found), "longest_gc_ms": 1000 * max(found) if found else None}
+    """{"full_gcs": count, "longest_gc_ms": the longest pause (wall) in ms, "longest_gc_cpu_ms": the most CPU one
+    took, in ms}; both None without a full collection."""
+    return {
+        "full_gcs": len(found),
+        "longest_gc_ms": 1000 * max(pause for pause, _ in found) if found else None,
+        "longest_gc_cpu_ms": 1000 * max(cpu for _, cpu in found) if found else None,
+    }

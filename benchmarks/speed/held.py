@@ -24,12 +24,12 @@ def measure_held(server, count):
     barrier, release, results = MP.Barrier(CLIENT_PROCESSES + 1), MP.Event(), MP.Queue()
     args = [(server.url("/ws/echo/"), share, barrier, release) for share in clients.split(count, CLIENT_PROCESSES)]
     processes = [
-        MP.Process(target=clients.in_client_process, args=(hold_client, a, results), daemon=True) for a in args
+        MP.Process(target=clients.in_client_process, args=(hold_client, a, results, barrier), daemon=True) for a in args
     ]
     for process in processes:
         process.start()
     try:
-        barrier.wait(300)
+        clients.wait_for_clients(barrier, 300, processes, results)
         time.sleep(2)  # let the server settle
         after = server.rss_kb()
         release.set()

@@ -174,6 +174,7 @@ def fanout_rows(fanout):
         pair("deliveries/s", "deliveries_per_s")
         pair("p99 ms", "p99_ms", ratio_at_most(0.3) if at_target_size else INFO)
         pair("longest full GC ms", "longest_gc_ms", value_at_most(10, "ms") if at_target_size else INFO)
+        pair("longest full GC CPU ms", "longest_gc_cpu_ms")
         pair("full GCs per run", "full_gcs")
         pair("lost", "lost", value_at_most(0, "lost", every_run=True))
     return rows

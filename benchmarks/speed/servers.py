@@ -47,7 +47,7 @@ class Server:
         return [self.process.pid], True
 
     def gc_pauses(self, started, ended):
-        """The pauses (s) of the full collections of this server (all its processes) between two monotonic times."""
+        """[(pause, cpu)] (s) of the full collections of this server (all its processes) between two monotonic times."""
         return gc_pauses.pauses(self.gc_log, started, ended)
 
     def problems(self):
