@@ -105,7 +105,11 @@ def run_line(result, rate, unit):
         f" ms  server {number(result['server_cpu_us'], 1):>6} µs/{unit} ({percent(result['server_busy'])} of a core,"
         f" {result['server_ticks']} ticks)  client {number(result['client_cpu_us'], 1):>6} µs/{unit}"
         f" ({percent(result['client_busy'])} of a core each)  full GCs {result['full_gcs']}"
-        f" (longest {number(result['longest_gc_ms'], 1)} ms, {number(result['longest_gc_cpu_ms'], 1)} ms CPU)"
+        + (
+            f" (longest {number(result['longest_gc_ms'], 1)} ms, {number(result['longest_gc_cpu_ms'], 1)} ms CPU)"
+            if result["full_gcs"]
+            else ""
+        )
     )
 
 
