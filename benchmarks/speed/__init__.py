@@ -36,10 +36,10 @@ once (A, B, C, A, B, C...), so a change of the machine's load hits all of them. 
 they come and each target's median [min-max], then a table: figure, the bake's median [min-max], the
 reference's, their ratio run by run (the i-th runs of both are paired), the target, and a verdict: "met" when
 every run meets the target, "MISSED" when none does, "spread too wide" when the runs fall on both sides, "too
-few runs" under 3 (lost messages: any loss in any run is a miss). Targets (issue 20): server CPU per echo
-message <= 1.25x bare ASGI's (JSON echo 1.4x); per fan-out delivery <= 0.4x the tutorial chat's; at 1,000
-listeners fan-out p99 <= 0.3x the tutorial's and the longest full GC pause <= 10 ms; memory per idle socket <=
-1.25x bare ASGI's; bake time <= 1.5x the one-file template's. Writes every run's figures to --json (default
+few runs" under 3 (lost messages: any loss in any run is a miss). Targets (issue 20, and bake time's): server
+CPU per echo message <= 1.25x bare ASGI's (JSON echo 1.4x); per fan-out delivery <= 0.4x the tutorial chat's; at
+1,000 listeners fan-out p99 <= 0.3x the tutorial's and the longest full GC pause <= 10 ms; memory per idle socket
+<= 1.25x bare ASGI's; bake time <= 1.5x the one-file template's. Writes every run's figures to --json (default
 build/speed.json). The CPU figures count in clock ticks (10 ms; each run prints its server's count); latency,
 rates and pauses are wall-clock and move with the machine's load, hence the spreads.
 
