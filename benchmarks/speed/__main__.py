@@ -3,6 +3,7 @@
 import argparse
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -51,7 +52,10 @@ def server_python(version):
     if name not in pythons.PYTHONS:
         raise SystemExit(f"--python {version}: not one of {sorted(pythons.PYTHONS)} or this interpreter's version")
     say(f"making or checking {pythons.VENVS / name} (tests/support/pythons.py)")
-    return pythons.environment(name)
+    try:
+        return pythons.environment(name)
+    except RuntimeError as error:  # the interpreter is not installed
+        raise SystemExit(f"--python {version}: {error}") from None
 
 
 def versions(python):
@@ -131,6 +135,8 @@ def main():
     deadline = Deadline(15 * 60 if options.quick else 90 * 60)
 
     limit = raise_open_file_limit()
+    # A SIGTERM (a timeout, a killed make) unwinds like an error, so that every server started is stopped.
+    signal.signal(signal.SIGTERM, lambda signal_number, frame: sys.exit(128 + signal_number))
     python = server_python(options.python)
     running = versions(python)
     say(
