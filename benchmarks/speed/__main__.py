@@ -160,7 +160,10 @@ def main():
         for line, count in problems.items():
             say(f"server log of {name}: {count} x {line}")
     figures["table"] = table_rows(figures)
-    say(f"\nservers on Python {running['python']}, Django {running['django']}")
+    say(
+        f"\nservers on Python {running['python']}, Django {running['django']}; load average at the end"
+        f" {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
     print_table(figures["table"])
     output = write_figures(figures, options.json)
     say(f"\nfigures written to {output}")
