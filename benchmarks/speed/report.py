@@ -39,6 +39,8 @@ def spread_text(summary, decimals=None, suffix=""):
     """The text "median [min-max]" of a stats() summary ("-" for None; the median alone for one run)."""
     if summary is None:
         return "-"
+    if decimals is None:  # the median's, for all three
+        decimals = auto_decimals(summary["median"])
     if summary["n"] == 1:
         return number(summary["median"], decimals, suffix)
     low, mid, high = (number(summary[k], decimals, suffix) for k in ("min", "median", "max"))
@@ -201,5 +203,10 @@ def number(value, decimals=None, suffix=""):
     if value is None:
         return "-"
     if decimals is None:
-        decimals = 0 if abs(value) >= 100 or float(value).is_integer() else 2 if abs(value) < 10 else 1
+        decimals = auto_decimals(value)
     return f"{value:.{decimals}f}{suffix}"
+
+
+def auto_decimals(value):
+    """Three significant digits or so: none from 100 up (or for a whole number), one from 10, else two."""
+    return 0 if abs(value) >= 100 or float(value).is_integer() else 2 if abs(value) < 10 else 1
