@@ -77,3 +77,18 @@ class Meter:
             spent = after[name] - before[name]
             result[name] = {"cpu_s": spent * TICK, "ticks": spent}
         return result
+
+
+def per_unit(spent, count, client_processes):
+    """From a Meter result with "server" and "client" groups: their CPU µs per unit (`count` messages or
+    deliveries), how busy each was (the server: share of one core; the client: of one core per process, of
+    `client_processes`), the server's ticks and the phase's length."""
+    wall = spent["wall_s"]
+    return {
+        "server_cpu_us": 1e6 * spent["server"]["cpu_s"] / count if count else None,
+        "client_cpu_us": 1e6 * spent["client"]["cpu_s"] / count if count else None,
+        "server_busy": spent["server"]["cpu_s"] / wall if wall else None,  # of one core
+        "client_busy": spent["client"]["cpu_s"] / wall / client_processes if wall else None,  # of one core each
+        "server_ticks": spent["server"]["ticks"],
+        "phase_s": wall,
+    }

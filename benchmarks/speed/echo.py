@@ -8,9 +8,9 @@ import asyncio
 import json
 import time
 
-from . import clients, gc_pauses
+from . import clients, cpu
 from .clients import CLIENT_PROCESSES, RECV_TIMEOUT
-from .report import number, say, spread
+from .report import run_line, say, spread_line
 
 
 async def echo_client(url, connections, messages, phase):
@@ -55,29 +55,11 @@ def measure_echo(server, path, connections, messages):
         "msgs_per_s": count / wall,
         "p50_ms": clients.milliseconds(clients.percentile(latencies, 0.5)),
         "p99_ms": clients.milliseconds(clients.percentile(latencies, 0.99)),
-        **cpu_figures(spent, count, CLIENT_PROCESSES),
-        **server_gcs(server, spent),
+        **cpu.per_unit(spent, count, CLIENT_PROCESSES),
+        **server.gc_summary(spent),
         "round_trips": count,
         "wrong_replies": sum(r["wrong"] for r in results),
     }
-
-
-def cpu_figures(spent, count, client_processes):
-    """Server and client CPU µs per message (count) and busy fractions, from a cpu.Meter result."""
-    wall = spent["wall_s"]
-    return {
-        "server_cpu_us": 1e6 * spent["server"]["cpu_s"] / count if count else None,
-        "client_cpu_us": 1e6 * spent["client"]["cpu_s"] / count if count else None,
-        "server_busy": spent["server"]["cpu_s"] / wall if wall else None,  # of one core
-        "client_busy": spent["client"]["cpu_s"] / wall / client_processes if wall else None,  # of one core each
-        "server_ticks": spent["server"]["ticks"],
-        "phase_s": wall,
-    }
-
-
-def server_gcs(server, spent):
-    """The server's full collections during the phase that `spent` (a cpu.Meter result) covers."""
-    return gc_pauses.summary(server.gc_pauses(spent["started"], spent["ended"]))
 
 
 def echo_benchmark(targets, sizes, repeats, deadline):
@@ -91,36 +73,7 @@ def echo_benchmark(targets, sizes, repeats, deadline):
             deadline.check(f"echo {name}")
             result = measure_echo(server, path, sizes["connections"], sizes["messages"])
             runs[name].append(result)
-            say(f"  echo {name:<22} run {repeat + 1}: " + run_line(result, "msgs/s", "msg"))
+            say(f"  echo {name:<22} run {repeat + 1}: " + run_line(result, "msgs_per_s", "msgs/s", "msg"))
     for name, results in runs.items():
         say(f"  echo {name:<22} " + spread_line(results, "msgs_per_s", "msgs/s", "msg"))
     return {name: {"runs": results} for name, results in runs.items()}
-
-
-def run_line(result, rate, unit):
-    """One run's figures on one line: rate, latency, CPU per `unit` of server and client, busy shares, GC."""
-    rate_key = "msgs_per_s" if rate == "msgs/s" else "deliveries_per_s"
-    return (
-        f"{result[rate_key]:7.0f} {rate}  p50 {number(result['p50_ms'], 2):>6} ms  p99 {number(result['p99_ms'], 2):>6}"
-        f" ms  server {number(result['server_cpu_us'], 1):>6} µs/{unit} ({percent(result['server_busy'])} of a core,"
-        f" {result['server_ticks']} ticks)  client {number(result['client_cpu_us'], 1):>6} µs/{unit}"
-        f" ({percent(result['client_busy'])} of a core each)  full GCs {result['full_gcs']}"
-        + (
-            f" (longest {number(result['longest_gc_ms'], 1)} ms, {number(result['longest_gc_cpu_ms'], 1)} ms CPU)"
-            if result["full_gcs"]
-            else ""
-        )
-    )
-
-
-def spread_line(results, rate_key, rate, unit):
-    """Median [min-max] over the runs of rate, p99, server and client CPU per `unit`."""
-    return (
-        f"median [min-max] of {len(results)}: {spread(results, rate_key, 0)} {rate}, p99 {spread(results, 'p99_ms', 2)}"
-        f" ms, server {spread(results, 'server_cpu_us', 1)} µs/{unit}, client {spread(results, 'client_cpu_us', 1)}"
-        f" µs/{unit}"
-    )
-
-
-def percent(fraction):
-    return "-" if fraction is None else f"{100 * fraction:.0f}%"

@@ -17,8 +17,7 @@ from benchmarks.devloop import origin_of
 
 from . import clients, cpu
 from .clients import CLIENT_PROCESSES, MP
-from .echo import cpu_figures, run_line, server_gcs, spread_line
-from .report import number, say
+from .report import number, run_line, say, spread_line
 
 STALL = 1.0  # a message counts as fully delivered (or lost) after this long without a delivery
 
@@ -164,9 +163,9 @@ def measure_server_fanout(server, path, listeners, sent, redis=None):
     return {
         **result,
         # the client: the listener processes and the sender, CLIENT_PROCESSES + 1 processes
-        **cpu_figures(spent, delivered, CLIENT_PROCESSES + 1),
+        **cpu.per_unit(spent, delivered, CLIENT_PROCESSES + 1),
         "redis_cpu_us": 1e6 * spent["redis"]["cpu_s"] / delivered if redis and delivered else None,
-        **server_gcs(server, spent),
+        **server.gc_summary(spent),
     }
 
 
@@ -196,7 +195,7 @@ def fanout_benchmark(layers, sizes, repeats, deadline):
 def say_fanout(label, result):
     """One run's line: with CPU and GC figures if measured (measure_server_fanout), else rate and latency."""
     if "server_cpu_us" in result:
-        figures = run_line(result, "deliveries/s", "delivery")
+        figures = run_line(result, "deliveries_per_s", "deliveries/s", "delivery")
         if result["redis_cpu_us"] is not None:
             figures += f"  redis-server {result['redis_cpu_us']:.1f} µs/delivery"
     else:

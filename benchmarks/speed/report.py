@@ -182,6 +182,36 @@ def fanout_rows(fanout):
     return rows
 
 
+def run_line(result, rate_key, rate, unit):
+    """One run's figures on one line: rate (result[rate_key], named `rate`), latency, CPU per `unit` of server and
+    client, how busy each was, the server's full collections."""
+    return (
+        f"{result[rate_key]:7.0f} {rate}  p50 {number(result['p50_ms'], 2):>6} ms  p99 {number(result['p99_ms'], 2):>6}"
+        f" ms  server {number(result['server_cpu_us'], 1):>6} µs/{unit} ({percent(result['server_busy'])} of a core,"
+        f" {result['server_ticks']} ticks)  client {number(result['client_cpu_us'], 1):>6} µs/{unit}"
+        f" ({percent(result['client_busy'])} of a core each)  full GCs {result['full_gcs']}"
+        + (
+            f" (longest {number(result['longest_gc_ms'], 1)} ms, {number(result['longest_gc_cpu_ms'], 1)} ms CPU)"
+            if result["full_gcs"]
+            else ""
+        )
+    )
+
+
+def spread_line(results, rate_key, rate, unit):
+    """Median [min-max] over the runs of the rate (results[i][rate_key], named `rate`), p99, server and client
+    CPU per `unit`."""
+    return (
+        f"median [min-max] of {len(results)}: {spread(results, rate_key, 0)} {rate}, p99 {spread(results, 'p99_ms', 2)}"
+        f" ms, server {spread(results, 'server_cpu_us', 1)} µs/{unit}, client {spread(results, 'client_cpu_us', 1)}"
+        f" µs/{unit}"
+    )
+
+
+def percent(fraction):
+    return "-" if fraction is None else f"{100 * fraction:.0f}%"
+
+
 def print_table(rows):
     width = max(len(r["figure"]) for r in rows) + 2
     cells = [(spread_text(r["baked"]), spread_text(r["reference"]), spread_text(r["ratio"], 2, "x")) for r in rows]

@@ -50,6 +50,10 @@ class Server:
         """[(pause, cpu)] (s) of the full collections of this server (all its processes) between two monotonic times."""
         return gc_pauses.pauses(self.gc_log, started, ended)
 
+    def gc_summary(self, spent):
+        """gc_pauses.summary of this server's full collections within a phase (`spent`: a cpu.Meter result)."""
+        return gc_pauses.summary(self.gc_pauses(spent["started"], spent["ended"]))
+
     def problems(self):
         """{exception line: count} of the tracebacks in the server's output."""
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
