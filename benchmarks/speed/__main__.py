@@ -24,8 +24,8 @@ from .servers import Servers
 
 # sent: {listeners: messages sent to them}. At 1,000 listeners a run lasts long enough for the servers' full
 # collections to show (they set the p99 of longer runs).
-FULL = {"connections": 50, "messages": 200, "sent": {200: 100, 1000: 60}, "held": 5000, "bakes": 5, "repeats": 5}
-QUICK = {"connections": 10, "messages": 100, "sent": {50: 10}, "held": 500, "bakes": 2, "repeats": 2}
+FULL = {"connections": 50, "messages": 200, "sent": {200: 100, 1000: 60}, "held": 5000, "bakes": 5}
+QUICK = {"connections": 10, "messages": 100, "sent": {50: 10}, "held": 500, "bakes": 2}
 
 
 class Deadline:
@@ -131,7 +131,7 @@ def main():
     parser.add_argument("--edits", type=int, default=5, help="--devloop: edits per app")
     options = parser.parse_args()
     sizes = QUICK if options.quick else FULL
-    options.repeats = options.repeats or sizes["repeats"]
+    options.repeats = options.repeats or (2 if options.quick else 5)
     deadline = Deadline(15 * 60 if options.quick else 90 * 60)
 
     limit = raise_open_file_limit()
