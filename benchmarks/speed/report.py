@@ -12,6 +12,8 @@ from pathlib import Path
 
 from benchmarks import devloop
 
+from . import cpu
+
 MIN_RUNS = 3  # runs a verdict needs: with fewer, a spread says nothing
 
 
@@ -217,7 +219,8 @@ def print_table(rows):
     cells = [(spread_text(r["baked"]), spread_text(r["reference"]), spread_text(r["ratio"], 2, "x")) for r in rows]
     widths = [max(len(c[i]) for c in cells) + 2 for i in range(3)]
     say("")
-    say("median [min-max] over the runs; ratio: the bake's value over the reference's, run by run")
+    say("median [min-max] over the runs; ratio: the bake's value over the reference's, run by run; CPU figures")
+    say(f"count in clock ticks of {1000 * cpu.TICK:.0f} ms (each run's line above gives its server's count)")
     say(
         f"{'figure':<{width}}{'baked':>{widths[0]}}{'reference':>{widths[1]}}{'ratio':>{widths[2]}}  {'target':<11}"
         "verdict"
