@@ -217,7 +217,8 @@ def percent(fraction):
 def print_table(rows):
     width = max(len(r["figure"]) for r in rows) + 2
     cells = [(spread_text(r["baked"]), spread_text(r["reference"]), spread_text(r["ratio"], 2, "x")) for r in rows]
-    widths = [max(len(c[i]) for c in cells) + 2 for i in range(3)]
+    labels = ("baked", "reference", "ratio")
+    widths = [max(len(label), *(len(c[i]) for c in cells)) + 2 for i, label in enumerate(labels)]
     say("")
     say("median [min-max] over the runs; ratio: the bake's value over the reference's, run by run; CPU figures")
     say(f"count in clock ticks of {1000 * cpu.TICK:.0f} ms (each run's line above gives its server's count)")
