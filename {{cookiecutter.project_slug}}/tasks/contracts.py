@@ -2,7 +2,8 @@
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from {{ cookiecutter.project_slug }}.contracts import Contract
 from {{ cookiecutter.project_slug }}.messages import Message
@@ -15,6 +16,14 @@ class Steps(Message):
 
     steps: int = Field(5, ge=1, le=MAX_STEPS)
     fail_at: int | None = Field(None, ge=1, le=MAX_STEPS, description="at most `steps`")
+
+    @field_validator("fail_at")
+    @classmethod
+    def within_steps(cls, fail_at: int | None, info: ValidationInfo) -> int | None:
+        steps = info.data.get("steps")  # absent when `steps` itself failed: that error is reported instead
+        if fail_at is not None and steps is not None and fail_at > steps:
+            raise PydanticCustomError("fail_at", "must be a step from 1 to {steps}, or left out", {"steps": steps})
+        return fail_at
 
 
 class Start(Message):
