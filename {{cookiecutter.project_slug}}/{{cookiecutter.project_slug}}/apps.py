@@ -16,7 +16,11 @@ class ProjectConfig(AppConfig):
 
         from . import checks, logins, privacy, ratelimit
         from .health import QuietProbes
+        from .layers import dispatch
         from .middleware import LOGGERS_WITH_URLS, RedactTokens
+
+        # Channels' consumer loop without a task per message (layers/dispatch.py).
+        dispatch.install()
 
         register(checks.check_patched_libraries, checks.LIBRARIES_TAG)
         register(checks.check_memory_layer_has_one_process, checks.TAG)

@@ -1,13 +1,17 @@
-"""Our patches of library internals, and nothing else: the channel layers that settings.CHANNEL_LAYERS names.
+"""Our patches of library internals, and nothing else: the channel layers that settings.CHANNEL_LAYERS names,
+and the consumers' dispatch loop.
 
 - memory.py: FanOutInMemoryChannelLayer, patching Channels' InMemoryChannelLayer (used without Redis).
 - redis.py: SingleReaderRedisChannelLayer, patching channels-redis's RedisChannelLayer (REDIS_URL or REDIS_SENTINELS).
+- dispatch.py: the loop in which every consumer reads its socket and its channel, patching Channels'
+  await_many_dispatch (apps.py installs it).
 
-Both reach into private members of the library minors in PATCHED_MINORS. pyproject.toml pins those minors, and
+All three reach into members of the library minors in PATCHED_MINORS. pyproject.toml pins those minors, and
 a system check (checks.py, layers.E001) fails every command and the server start if another one is installed.
 
-Each patched class keeps its library's public contract: tests/test_layers_contract.py runs the same tests on the
-library's class and on ours (and the cookiecutter template's suite runs channels-redis's own tests on both).
+Each patch keeps its library's public contract: tests/test_layers_contract.py runs the same tests on the
+library's layer class and on ours (and the cookiecutter template's suite runs channels-redis's own tests on
+both), tests/test_dispatch.py on Channels' loop and on ours.
 A deliberate difference is skipped by test name in its module's CONTRACT_DIFFERENCES, the one list the runs
 read, and explained in that module's docstring.
 """

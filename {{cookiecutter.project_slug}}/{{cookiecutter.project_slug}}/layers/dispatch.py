@@ -1,0 +1,80 @@
+"""Channels' consumer loop without a task and an asyncio.wait() per message (the one patch here that is not a layer).
+
+Every consumer reads its two sources (the socket's `receive` and its channel on the layer) through Channels'
+`channels.utils.await_many_dispatch`, which for every message creates a new task for the next read and waits on
+all of them with `asyncio.wait(return_when=FIRST_COMPLETED)`: about 6 µs of CPU per message, a fifth of what
+an echo costs the server (python/cpython#74741: asyncio.wait with FIRST_COMPLETED is slow). `await_many_dispatch`
+below keeps one reader task per source for the consumer's life, which hands each message over and waits until it
+has been dispatched.
+
+What stays as in Channels (tests/test_dispatch.py runs each case on both loops): messages are dispatched one at a
+time, in the order they arrive; a source is read again only once its last message has been dispatched (no
+buffering: a slow consumer still pushes back on its client and on the layer); an error raised by a source or by
+dispatch (StopConsumer included) ends the loop with that error; when the loop ends or is cancelled, the reads
+under way are cancelled.
+
+`install()` puts it in place of the name `channels.consumer` calls (apps.py calls it at startup). It can go when
+Channels' own loop stops creating a task per message (django/channels#2228 reworks it): check at each Channels
+minor (layers.PATCHED_MINORS; checks.py fails another minor).
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import channels.consumer
+
+Source = Callable[[], Awaitable[Any]]
+
+
+async def await_many_dispatch(consumer_callables: Sequence[Source], dispatch: Callable[[Any], Awaitable[Any]]) -> None:
+    """Call `dispatch(message)` with each message that the `consumer_callables` (async callables of no arguments)
+    return, one at a time; never returns: it ends with the first error of a source or of dispatch, re-raised."""
+    loop = asyncio.get_running_loop()
+    handoff: asyncio.Queue[tuple[Any, asyncio.Future[None] | None, BaseException | None]] = asyncio.Queue()
+
+    async def read(source: Source) -> None:
+        try:
+            while True:
+                message = await source()
+                dispatched = loop.create_future()
+                handoff.put_nowait((message, dispatched, None))
+                await dispatched
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the loop below ends: it cancels its readers
+            handoff.put_nowait((None, None, asyncio.CancelledError()))  # the source itself was cancelled
+        except BaseException as error:
+            handoff.put_nowait((None, None, error))
+
+    readers = [asyncio.create_task(read(source)) for source in consumer_callables]
+    try:
+        while True:
+            message, dispatched, error = await handoff.get()
+            if error is not None:
+                raise error
+            try:
+                await dispatch(message)
+            finally:
+                if dispatched is not None and not dispatched.done():
+                    dispatched.set_result(None)  # its reader reads its source again
+    finally:
+        for reader in readers:
+            reader.cancel()
+        for reader in readers:
+            try:
+                await reader
+            except asyncio.CancelledError:
+                pass
+
+
+def install() -> None:
+    """Make every consumer of this process use await_many_dispatch above instead of Channels' own."""
+    # The stubs leave the name out of channels.consumer: it is imported there, not defined.
+    channels.consumer.await_many_dispatch = await_many_dispatch  # type: ignore[attr-defined,unused-ignore]
+
+
+def installed() -> bool:
+    """Whether install() has run: Channels' consumers call await_many_dispatch above."""
+    return channels.consumer.await_many_dispatch is await_many_dispatch  # type: ignore[attr-defined,unused-ignore]

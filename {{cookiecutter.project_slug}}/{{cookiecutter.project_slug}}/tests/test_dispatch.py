@@ -1,0 +1,106 @@
+"""layers/dispatch.py keeps Channels' contract: each case runs on Channels' await_many_dispatch and on ours."""
+
+import asyncio
+
+import channels.consumer
+import pytest
+from channels.exceptions import StopConsumer
+from channels.utils import await_many_dispatch as channels_loop
+
+from {{ cookiecutter.project_slug }}.layers import dispatch
+
+LOOPS = [pytest.param(channels_loop, id="channels"), pytest.param(dispatch.await_many_dispatch, id="ours")]
+
+
+class Source:
+    """An async callable of no arguments, as a consumer's `receive`: returns what was put, counts its reads."""
+
+    def __init__(self):
+        self.queue = asyncio.Queue()
+        self.reads = 0
+        self.cancelled = 0
+
+    async def __call__(self):
+        self.reads += 1
+        try:
+            return await self.queue.get()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+
+
+def test_every_consumer_of_the_project_uses_our_loop():
+    # apps.py installs it at startup, as the settings the tests run with do.
+    assert dispatch.installed()
+    assert channels.consumer.await_many_dispatch is dispatch.await_many_dispatch
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+async def test_messages_are_dispatched_one_at_a_time_and_a_source_is_read_again_only_after(loop):
+    socket, channel = Source(), Source()
+    seen, busy, release = [], asyncio.Event(), asyncio.Event()
+
+    async def handle(message):
+        seen.append(message)
+        if message == "slow":
+            busy.set()
+            await release.wait()
+        if message == "stop":
+            raise StopConsumer
+
+    running = asyncio.create_task(loop([socket, channel], handle))
+    socket.queue.put_nowait("slow")
+    await asyncio.wait_for(busy.wait(), 5)
+    channel.queue.put_nowait("layer")
+    socket.queue.put_nowait("second")
+    for _ in range(20):
+        await asyncio.sleep(0)
+    # While "slow" is dispatched nothing else is, and the socket has not been read again (no buffering).
+    assert seen == ["slow"]
+    assert socket.reads == 1
+    release.set()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    channel.queue.put_nowait("stop")
+    with pytest.raises(StopConsumer):
+        await asyncio.wait_for(running, 5)
+    assert sorted(seen[1:3]) == ["layer", "second"] and seen[3] == "stop"
+    assert socket.reads == 3 and socket.cancelled == 1  # the read under way at the end was cancelled
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+async def test_an_error_of_a_source_ends_the_loop_with_it(loop):
+    socket = Source()
+
+    async def broken():
+        raise ConnectionError("the layer is gone")
+
+    running = asyncio.create_task(loop([socket, broken], lambda message: asyncio.sleep(0)))
+    with pytest.raises(ConnectionError, match="the layer is gone"):
+        await asyncio.wait_for(running, 5)
+    assert socket.cancelled == 1
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+async def test_an_error_of_dispatch_ends_the_loop_with_it(loop):
+    socket = Source()
+
+    async def handle(message):
+        raise ValueError(message)
+
+    running = asyncio.create_task(loop([socket], handle))
+    socket.queue.put_nowait("bad")
+    with pytest.raises(ValueError, match="bad"):
+        await asyncio.wait_for(running, 5)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+async def test_cancelling_the_loop_cancels_the_reads(loop):
+    socket, channel = Source(), Source()
+    running = asyncio.create_task(loop([socket, channel], lambda message: asyncio.sleep(0)))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert socket.cancelled == 1 and channel.cancelled == 1
