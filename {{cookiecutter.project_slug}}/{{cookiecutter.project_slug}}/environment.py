@@ -109,6 +109,8 @@ def redis_url_problem(url):
 def env_redis_urls(name="REDIS_URL"):
     """The comma-separated Redis URLs in `name` (none: the in-memory layer)."""
     urls = env_list(name)
+    if os.environ.get(name, "").strip() and not urls:  # commas only: not the in-memory layer by mistake
+        misconfigured(name, os.environ.get(name), "empty (the in-memory layer) or comma-separated Redis URLs")
     for url in urls:
         problem = redis_url_problem(url)
         if problem:
@@ -118,19 +120,29 @@ def env_redis_urls(name="REDIS_URL"):
 
 def env_addresses(name, example=SENTINELS_EXAMPLE):
     """The comma-separated host:port pairs in `name` ([::1]:26379 for an IPv6 address), as [(host, port)]; empty
-    when unset. A pair without a port, or with one that is not 1..65535, stops the process naming `name`."""
+    when unset. A pair without a port, or with one that is not 1..65535, stops the process naming `name` (with
+    any user:password@ in the value hidden)."""
+    value = os.environ.get(name, "")
+    expected = f"comma-separated host:port pairs (an IPv6 address in brackets, a port from 1 to 65535), e.g. {example}"
     addresses = []
     for item in env_list(name):
-        parts = urlsplit(f"//{item}")
         try:
-            port = parts.port
-        except ValueError:  # not a number, or past 65535
-            port = None
-        extra = parts.username is not None or parts.path or parts.query or parts.fragment or " " in item
-        if not parts.hostname or not port or extra:
-            misconfigured(name, os.environ.get(name), f"comma-separated host:port pairs, e.g. {example}")
-        addresses.append((parts.hostname, port))
+            parts = urlsplit(f"//{item}")
+            host, port = parts.hostname, parts.port
+            extra = parts.username is not None or parts.path or parts.query or parts.fragment or " " in item
+        except ValueError:  # a port that is not a number or past 65535, unbalanced or misplaced brackets
+            host, port, extra = None, None, True
+        if extra or not host or not port:
+            misconfigured(name, without_userinfo(value), expected)
+        addresses.append((host, port))
+    if value.strip() and not addresses:
+        misconfigured(name, value, expected)
     return addresses
+
+
+def without_userinfo(value):
+    """`value` (comma-separated items) with whatever precedes each item's last "@" replaced by ***, for messages."""
+    return ",".join(f"***@{item.rpartition('@')[2]}" if "@" in item else item for item in value.split(","))
 
 
 def env_sentinel_masters(name="REDIS_SENTINEL_MASTER"):
