@@ -44,8 +44,9 @@ REDIS_KEEPALIVE = {
 
 
 # The sentinels answer one short question each ("where is the master?"): a sentinel that is down or hung is
-# skipped after this long, rather than holding every new Redis connection of the process.
-SENTINEL_TIMEOUT_SECONDS = 2
+# skipped after this long. Well under the 2 s a check or /readyz gets (checks.CONNECT_TIMEOUT_SECONDS,
+# health.PROBE_TIMEOUT_SECONDS), so up to three hung sentinels are skipped and the master still answers in time.
+SENTINEL_TIMEOUT_SECONDS = 0.5
 
 
 def sentinel_master(location):

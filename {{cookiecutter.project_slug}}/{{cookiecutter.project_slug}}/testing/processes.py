@@ -88,6 +88,25 @@ def start_redis_server(directory, port=None, timeout=10, launch=launch, **launch
     return wait_for_port(process, port, "redis-server", timeout), f"redis://{HOST}:{port}/0"
 
 
+def start_redis_sentinel(directory, master_port, name="mymaster", password="", master_password="", timeout=10):
+    """A Redis Sentinel (redis-server --sentinel) on a free loopback port, working in `directory`, that monitors
+    the Redis on HOST:`master_port` as `name` (quorum 1; `master_password`: that Redis's password) and has its
+    own `password` if given; returns (process, port) once it accepts connections."""
+    server = shutil.which("redis-server")
+    if server is None:
+        raise MissingProgram("redis-server is not on the PATH (Debian: apt-get install redis-server)")
+    port = free_port()
+    lines = [f"port {port}", f"bind {HOST}", f"dir {directory}", f"sentinel monitor {name} {HOST} {master_port} 1"]
+    if master_password:
+        lines.append(f"sentinel auth-pass {name} {master_password}")
+    if password:
+        lines.append(f"requirepass {password}")
+    conf = Path(directory) / "sentinel.conf"  # the sentinel rewrites it with what it learns
+    conf.write_text("\n".join(lines) + "\n")
+    process = launch([server, str(conf), "--sentinel"], directory)
+    return wait_for_port(process, port, "redis-server --sentinel", timeout), port
+
+
 def postgresql_programs():
     """The folder of PostgreSQL's server programs (initdb, postgres): Debian keeps them off the PATH, in
     /usr/lib/postgresql/VERSION/bin (the newest version wins), or wherever `pg_config --bindir` says."""

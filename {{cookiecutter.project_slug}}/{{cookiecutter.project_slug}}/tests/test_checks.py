@@ -2,16 +2,22 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.testing import ApplicationCommunicator
 from django.core import checks
 
 from {{ cookiecutter.project_slug }} import health
 from {{ cookiecutter.project_slug }}.asgi import application
 from {{ cookiecutter.project_slug }}.checks import TAG, memory_layer_problems, redis_location, redis_problems
+from {{ cookiecutter.project_slug }}.environment import redis_locations
+from {{ cookiecutter.project_slug }}.layers.redis import SingleReaderRedisChannelLayer
 from {{ cookiecutter.project_slug }}.settings import channel_layers_for
+from {{ cookiecutter.project_slug }}.testing import processes
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -22,6 +28,66 @@ def closed_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def sentinel(redis_url, tmp_path):
+    """(host, port) of a real sentinel that monitors the session's private Redis as "mymaster"."""
+    process, port = processes.start_redis_sentinel(tmp_path, urlsplit(redis_url).port)
+    yield (processes.HOST, port)
+    processes.stop(process)
+
+
+class HungServer:
+    """A loopback server that accepts connections and never answers, as a SIGSTOPped sentinel does (the kernel
+    still completes the handshake). `address`: (host, port); `accepted`: how many connections it got."""
+
+    def __init__(self):
+        self.listener = socket.create_server((processes.HOST, 0))
+        self.listener.settimeout(0.1)
+        self.address = (processes.HOST, self.listener.getsockname()[1])
+        self.accepted = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.accept, daemon=True)
+        self.thread.start()
+
+    def accept(self):
+        while not self.stopping.is_set():
+            try:
+                self.accepted.append(self.listener.accept()[0])
+            except TimeoutError:
+                pass
+
+    def close(self):
+        self.stopping.set()
+        self.thread.join(5)
+        for connection in [self.listener, *self.accepted]:
+            connection.close()
+
+
+@pytest.fixture
+def hung_sentinel():
+    server = HungServer()
+    yield server
+    server.close()
+
+
+@pytest.mark.redis
+async def test_a_hung_sentinel_listed_first_is_skipped_within_the_checks_budget(
+    settings, hung_sentinel, sentinel, redis_url
+):
+    settings.CHANNEL_LAYERS = channel_layers_for(redis_locations([], [hung_sentinel.address, sentinel], ["mymaster"]))
+    assert await sync_to_async(redis_problems)() == []
+    # New connections of one pool ask the sentinel that answered first: the hung one is asked once, not each time.
+    asked = len(hung_sentinel.accepted)  # by the check's own layer
+    layer = SingleReaderRedisChannelLayer(**settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    try:
+        pool = layer.connection(0).connection_pool
+        addresses = [await pool.get_master_address() for _ in range(3)]
+    finally:
+        await layer.close_pools()
+    assert addresses == [(processes.HOST, urlsplit(redis_url).port)] * 3
+    assert len(hung_sentinel.accepted) == asked + 1
 
 
 def manage(*args, **env):
