@@ -16,6 +16,7 @@ import asyncio
 import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from asgiref.sync import async_to_sync
@@ -24,6 +25,8 @@ from django.conf import settings
 from django.core.checks import Error, Warning
 from django.utils.module_loading import import_string
 
+from {{ cookiecutter.project_slug }}.environment import host_port
+from {{ cookiecutter.project_slug }}.health import misconfiguration, one_line
 from {{ cookiecutter.project_slug }}.layers import PATCHED_MINORS, is_in_memory
 from {{ cookiecutter.project_slug }}.privacy import shared_mode, sqlite_file
 
@@ -111,11 +114,16 @@ def library_problems():
     return errors
 
 
+class RedisRefused(Error):
+    """A channel_layers.E001 caused by a setting (health.misconfiguration(): a wrong password, no such database, an
+    address that is no sentinel), not by a Redis that is away: waiting for Redis will not fix it."""
+
+
 def redis_location(url):
     """host:port (or the socket path) of a Redis URL, without the password it may hold; for a Sentinel host
     (a dict), the master's name and its sentinels."""
     if isinstance(url, dict):
-        sentinels = ", ".join(f"{host}:{port}" for host, port in url.get("sentinels", []))
+        sentinels = ", ".join(host_port(host, port) for host, port in url.get("sentinels", []))
         return f"the master {url.get('master_name')!r} of the sentinels {sentinels}"
     if not isinstance(url, str):
         return "an unknown host"
@@ -136,26 +144,40 @@ def redis_problems(alias=DEFAULT_CHANNEL_LAYER):
     config = settings.CHANNEL_LAYERS.get(alias, {})
     if not config.get("CONFIG", {}).get("hosts"):
         return []
-    failures = async_to_sync(unusable_hosts)(config)
-    return [
-        Error(
-            f"The channel layer cannot reach Redis at {redis_location(url)}: {error}",
-            hint=(
-                "Start Redis there, correct REDIS_URL, or empty REDIS_URL for the in-memory layer (one process only)."
-                if isinstance(url, str)
-                else "Start the sentinels and the master, or correct REDIS_SENTINELS and REDIS_SENTINEL_MASTER."
-            ),
-            id="channel_layers.E001",
+    errors: list[Error] = []
+    for url, error in async_to_sync(unusable_hosts)(config):
+        fix = None if isinstance(error, str) else misconfiguration(error, sentinel=isinstance(url, dict))
+        if fix:
+            errors.append(
+                RedisRefused(
+                    f"The channel layer cannot use Redis at {redis_location(url)}: {one_line(error)}",
+                    hint=f"{fix[0].upper()}{fix[1:]}.",
+                    id="channel_layers.E001",
+                )
+            )
+            continue
+        errors.append(
+            Error(
+                f"The channel layer cannot reach Redis at {redis_location(url)}: "
+                f"{error if isinstance(error, str) else one_line(error)}",
+                hint=(
+                    "Start Redis there, correct REDIS_URL, or empty REDIS_URL for the in-memory layer (one process "
+                    "only)."
+                    if isinstance(url, str)
+                    else "Start the sentinels and the master, or correct REDIS_SENTINELS and REDIS_SENTINEL_MASTER."
+                ),
+                id="channel_layers.E001",
+            )
         )
-        for url, error in failures
-    ]
+    return errors
 
 
 async def unusable_hosts(config):
     """[(address, error)] for each host the layer configured by `config` cannot PING (a Sentinel host: the
-    sentinels are asked where the master is, then the master is pinged; its address is the host's dict)."""
+    sentinels are asked where the master is, then the master is pinged; its address is the host's dict); `error`
+    is the exception, or a phrase for a timeout."""
     layer = import_string(config["BACKEND"])(**config.get("CONFIG", {}))
-    failures = []
+    failures: list[tuple[Any, Exception | str]] = []
     try:
         for index, host in enumerate(layer.hosts):
             address = host.get("address", host) if isinstance(host, dict) else None
@@ -164,7 +186,7 @@ async def unusable_hosts(config):
             except TimeoutError:
                 failures.append((address, f"no answer within {CONNECT_TIMEOUT_SECONDS} s"))
             except Exception as error:  # noqa: BLE001 (refused, TLS, auth, an option the connection rejects...)
-                failures.append((address, f"{error} ({type(error).__name__})"))
+                failures.append((address, error))
     finally:
         await layer.close_pools()
     return failures

@@ -145,6 +145,11 @@ def without_userinfo(value):
     return ",".join(f"***@{item.rpartition('@')[2]}" if "@" in item else item for item in value.split(","))
 
 
+def host_port(host, port):
+    """host:port, with an IPv6 address in brackets ([::1]:26379), as env_addresses() reads it."""
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
 def env_sentinel_masters(name="REDIS_SENTINEL_MASTER"):
     """The comma-separated master names in `name` (as Sentinel allows them: letters, digits, . _ -)."""
     names = env_list(name)

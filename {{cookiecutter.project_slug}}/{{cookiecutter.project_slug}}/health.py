@@ -24,6 +24,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import get_channel_layer
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 
 logger = logging.getLogger(__name__)
@@ -58,11 +59,47 @@ _unready: dict[str, str] = {}  # dependency -> why it is not usable now
 @functools.cache
 def unreachable_errors() -> tuple[type[Exception], ...]:
     """The Redis errors that mean "not reachable now" (refused, reset, timed out, no pooled connection free), for
-    `except unreachable_errors():`. redis is imported at the first call, which an except clause makes only when an
-    error is raised: a project on the in-memory layer never imports it (a third of a process's start)."""
+    `except unreachable_errors():`. They include a refused password (redis-py's AuthenticationError is a
+    ConnectionError): handlers ask misconfiguration() first. redis is imported at the first call, which an except
+    clause makes only when an error is raised: a project on the in-memory layer never imports it (a third of a
+    process's start)."""
     import redis
 
     return (redis.ConnectionError, redis.TimeoutError)
+
+
+def misconfiguration(error, sentinel=None):
+    """What to correct when the Redis `error` comes from a wrong setting rather than a Redis that is away: a
+    phrase naming the variable, or None. A refused password is a redis.ConnectionError too, so code that catches
+    unreachable_errors() asks this first: waiting for Redis will not fix a setting. `sentinel`: whether Redis is
+    reached through REDIS_SENTINELS (default: as the channel layer's settings say)."""
+    import redis
+
+    from {{ cookiecutter.project_slug }}.sentinel import NotASentinel, SentinelPasswordError
+
+    if sentinel is None:
+        sentinel = uses_sentinels()
+    if isinstance(error, SentinelPasswordError):
+        return "wrong password for the sentinels: set REDIS_SENTINEL_PASSWORD to their requirepass"
+    if isinstance(error, NotASentinel):
+        return "an address in REDIS_SENTINELS is not a sentinel: list only the sentinels' host:port"
+    if isinstance(error, redis.AuthenticationError):
+        variable = (
+            "REDIS_SENTINEL_MASTER_PASSWORD (the master's requirepass)" if sentinel else "the password in REDIS_URL"
+        )
+        return f"wrong password for Redis: correct {variable}"
+    if isinstance(error, redis.ResponseError) and "DB index is out of range" in str(error):
+        variable = "REDIS_SENTINEL_DB" if sentinel else "the database number in REDIS_URL"
+        return f"no such database in Redis: correct {variable} (0-15 unless Redis's `databases` allows more)"
+    return None
+
+
+def uses_sentinels(alias=DEFAULT_CHANNEL_LAYER):
+    """Whether the channel layer `alias` reaches Redis through sentinels (REDIS_SENTINELS)."""
+    from django.conf import settings
+
+    hosts = settings.CHANNEL_LAYERS.get(alias, {}).get("CONFIG", {}).get("hosts", [])
+    return any(isinstance(host, dict) and "master_name" in host for host in hosts)
 
 
 def is_ready():
@@ -179,7 +216,7 @@ async def channel_layer_round_trip_problem(alias=DEFAULT_CHANNEL_LAYER):
         await layer.send(channel, {"type": "health.ping"})
         await layer.receive(channel)
     except Exception as error:  # noqa: BLE001 (Redis refused or reset, a full layer, a misconfigured layer...)
-        return one_line(error)
+        return misconfiguration(error) or one_line(error)
     return None
 
 
@@ -206,9 +243,17 @@ class QuietProbes(logging.Filter):
 
 
 def wait_for_channel_layer(alias=DEFAULT_CHANNEL_LAYER, log=logger.warning, sleep=time.sleep):
-    """Return once every Redis host of the layer answers; until then retry, pausing up to WAIT_SECONDS_MAX."""
+    """Return once every Redis host of the layer answers; until then retry, pausing up to WAIT_SECONDS_MAX. A host
+    that refuses a setting (a wrong password, no such database, not a sentinel) raises ImproperlyConfigured at
+    once: one line naming the variable, since waiting would not fix it."""
+    from {{ cookiecutter.project_slug }}.checks import RedisRefused, redis_problems
+
     pause = 1
-    problem = channel_layer_problem(alias)
+    errors = redis_problems(alias)
+    refused = [error for error in errors if isinstance(error, RedisRefused)]
+    if refused:
+        raise ImproperlyConfigured(" ".join(f"{error.msg} {error.hint}" for error in refused))
+    problem = "; ".join(f"({error.id}) {error.msg}" for error in errors)
     if problem:
         log(f"{problem} Waiting for it; retrying every {WAIT_SECONDS_MAX} s at most.")
         while problem:
@@ -235,11 +280,14 @@ class DependencyGuard:
         try:
             return await self.application(scope, receive, tracking_send)
         except unreachable_errors() as error:
-            report(CHANNEL_LAYER, f"the channel layer cannot reach Redis: {error}")
+            fix = misconfiguration(error)  # a refused password is a ConnectionError too
+            problem = f"cannot use Redis: {fix}" if fix else f"cannot reach Redis: {error}"
+            report(CHANNEL_LAYER, f"the channel layer {problem}")
+            why = fix or "Redis is unreachable"
             if scope["type"] != "websocket":
-                logger.warning("Worker for channel %s stopped: Redis is unreachable.", scope.get("channel"))
+                logger.warning("Worker for channel %s stopped: %s.", scope.get("channel"), why)
                 return None
-            logger.warning("WebSocket %s closed with %s: Redis is unreachable.", scope.get("path"), TRY_AGAIN_LATER)
+            logger.warning("WebSocket %s closed with %s: %s.", scope.get("path"), TRY_AGAIN_LATER, why)
             if "websocket.close" in sent:
                 return None
             try:

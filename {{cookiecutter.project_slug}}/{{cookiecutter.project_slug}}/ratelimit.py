@@ -33,7 +33,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 
-from {{ cookiecutter.project_slug }}.health import unreachable_errors
+from {{ cookiecutter.project_slug }}.health import misconfiguration, unreachable_errors
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,8 @@ def cache_errors_logged(consequence):
     try:
         yield
     except unreachable_errors() as error:
-        logger.warning("%s: the cache is unreachable (%s).", consequence, error)
+        fix = misconfiguration(error)  # a refused password is a ConnectionError too
+        logger.warning("%s: %s.", consequence, fix or f"the cache is unreachable ({error})")
     except Exception:
         logger.warning("%s: the cache failed.", consequence, exc_info=True)
 

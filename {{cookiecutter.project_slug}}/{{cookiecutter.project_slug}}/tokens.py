@@ -24,7 +24,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.utils.crypto import constant_time_compare
 
-from {{ cookiecutter.project_slug }}.health import unreachable_errors
+from {{ cookiecutter.project_slug }}.health import misconfiguration, unreachable_errors
 
 MAX_AGE_SECONDS = 60  # only needed to open the socket; an open socket stays logged in until its login ends
 SALT = "{{ cookiecutter.project_slug }}.ws-token"
@@ -130,7 +130,8 @@ def revocation_marker(user_id: object, *, checking: bool = False) -> str | None:
     except unreachable_errors() as error:
         if checking:
             raise
-        logger.warning("Socket token issued while the cache is unreachable (%s).", error)
+        fix = misconfiguration(error)  # a refused password is a ConnectionError too
+        logger.warning("Socket token issued without the cache: %s.", fix or f"the cache is unreachable ({error})")
         return None
     except Exception:
         logger.exception("The cache failed: socket tokens are refused until it works.")

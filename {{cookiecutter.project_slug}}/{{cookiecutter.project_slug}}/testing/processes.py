@@ -76,16 +76,20 @@ def wait_for_port(process, port, what, timeout=20):
             time.sleep(0.05)
 
 
-def start_redis_server(directory, port=None, timeout=10, launch=launch, **launch_options):
-    """A redis-server on a free loopback port (or `port`), without persistence, working in `directory`;
-    returns (process, url) once it answers. `launch` and `launch_options`: how to start the process."""
+def start_redis_server(directory, port=None, timeout=10, launch=launch, password="", **launch_options):
+    """A redis-server on a free loopback port (or `port`), without persistence, working in `directory`, asking for
+    `password` if given; returns (process, url) once it accepts connections. `launch` and `launch_options`: how to
+    start the process."""
     server = shutil.which("redis-server")
     if server is None:
         raise MissingProgram("redis-server is not on the PATH (Debian: apt-get install redis-server)")
     port = port or free_port()
     command = [server, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"]
+    if password:
+        command += ["--requirepass", password]
     process = launch(command, directory, **launch_options)
-    return wait_for_port(process, port, "redis-server", timeout), f"redis://{HOST}:{port}/0"
+    userinfo = f":{password}@" if password else ""
+    return wait_for_port(process, port, "redis-server", timeout), f"redis://{userinfo}{HOST}:{port}/0"
 
 
 def start_redis_sentinel(directory, master_port, name="mymaster", password="", master_password="", timeout=10):

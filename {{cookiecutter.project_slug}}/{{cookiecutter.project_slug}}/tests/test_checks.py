@@ -13,7 +13,13 @@ from django.core import checks
 
 from {{ cookiecutter.project_slug }} import health
 from {{ cookiecutter.project_slug }}.asgi import application
-from {{ cookiecutter.project_slug }}.checks import TAG, memory_layer_problems, redis_location, redis_problems
+from {{ cookiecutter.project_slug }}.checks import (
+    TAG,
+    RedisRefused,
+    memory_layer_problems,
+    redis_location,
+    redis_problems,
+)
 from {{ cookiecutter.project_slug }}.environment import redis_locations
 from {{ cookiecutter.project_slug }}.layers.redis import SingleReaderRedisChannelLayer
 from {{ cookiecutter.project_slug }}.settings import channel_layers_for
@@ -88,6 +94,45 @@ async def test_a_hung_sentinel_listed_first_is_skipped_within_the_checks_budget(
         await layer.close_pools()
     assert addresses == [(processes.HOST, urlsplit(redis_url).port)] * 3
     assert len(hung_sentinel.accepted) == asked + 1
+
+
+@pytest.mark.redis
+def test_a_setting_redis_refuses_is_an_error_whose_hint_names_the_variable(settings, redis_url, tmp_path):
+    # A wrong password, a database Redis lacks, an address that is no sentinel: waiting for Redis would not help.
+    (tmp_path / "master").mkdir()
+    master, master_url = processes.start_redis_server(tmp_path / "master", password="master-pw")
+    try:
+        master_port = urlsplit(master_url).port
+        sentinel, port = processes.start_redis_sentinel(
+            tmp_path, master_port, password="sentinel-pw", master_password="master-pw"
+        )
+        try:
+            sentinels = [(processes.HOST, port)]
+            right = {"password": "master-pw", "sentinel_password": "sentinel-pw"}
+            cases = [
+                (sentinels, {**right, "password": "wrong-pw"}, "REDIS_SENTINEL_MASTER_PASSWORD"),
+                (sentinels, {**right, "sentinel_password": "wrong-pw"}, "REDIS_SENTINEL_PASSWORD"),
+                (sentinels, {"password": "master-pw"}, "REDIS_SENTINEL_PASSWORD"),  # the sentinel wants one
+                (sentinels, {**right, "db": 99}, "REDIS_SENTINEL_DB"),
+                ([(processes.HOST, urlsplit(redis_url).port)], {}, "is not a sentinel"),  # a plain redis-server
+            ]
+            for addresses, options, named in cases:
+                settings.CHANNEL_LAYERS = channel_layers_for(redis_locations([], addresses, ["mymaster"], **options))
+                [error] = redis_problems()
+                assert isinstance(error, RedisRefused) and named in error.hint, (options, error)
+                assert "unreachable" not in error.msg + error.hint and "wrong-pw" not in error.msg + error.hint
+            settings.CHANNEL_LAYERS = channel_layers_for(redis_locations([], sentinels, ["mymaster"], **right))
+            assert redis_problems() == []
+        finally:
+            processes.stop(sentinel)
+        settings.CHANNEL_LAYERS = channel_layers_for([master_url.replace("master-pw", "wrong-pw")])
+        [error] = redis_problems()
+        assert error.hint == "Wrong password for Redis: correct the password in REDIS_URL.", error
+        settings.CHANNEL_LAYERS = channel_layers_for([master_url.replace("/0", "/99")])
+        [error] = redis_problems()
+        assert "the database number in REDIS_URL" in error.hint, error
+    finally:
+        processes.stop(master)
 
 
 def manage(*args, **env):

@@ -178,3 +178,22 @@ async def test_a_database_that_never_answers_holds_one_thread_whatever_the_probe
     finally:
         answer.set()
     assert "database" not in await asyncio.wait_for(health.readiness_problems(), 10)
+
+
+async def test_a_socket_whose_redis_refuses_the_password_is_closed_saying_so(caplog):
+    import redis
+
+    async def consumer(scope, receive, send):
+        raise redis.AuthenticationError("invalid username-password pair or user is disabled.")
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    await health.DependencyGuard(consumer)({"type": "websocket", "path": "/ws/echo/"}, None, send)
+    assert sent[-1] == {"type": "websocket.close", "code": health.TRY_AGAIN_LATER}
+    # A wrong password is a redis.ConnectionError too, but waiting for Redis will not fix it: the log names it.
+    assert "closed with 1013: wrong password for Redis: correct the password in REDIS_URL." in caplog.text
+    assert "unreachable" not in caplog.text
+    assert "wrong password" in health.unready_reasons()[health.CHANNEL_LAYER]

@@ -12,6 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from {{ cookiecutter.project_slug }}.routing import channel_workers
+from {{ cookiecutter.project_slug }}.testing import processes
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -87,3 +88,26 @@ def test_runworker_waits_for_an_unreachable_redis_naming_the_host(tmp_path):
     printed = log.read_text()
     assert f"(channel_layers.E001) The channel layer cannot reach Redis at 127.0.0.1:{port}" in printed
     assert "Waiting for it" in printed and "Traceback" not in printed and "secret" not in printed
+
+
+@pytest.mark.redis
+def test_runworker_exits_with_one_line_when_redis_refuses_the_password(tmp_path):
+    # redis-py's AuthenticationError is a ConnectionError: it must not be waited for as an unreachable Redis.
+    if not channel_workers:
+        pytest.skip("no app's routing.py declares channel_workers (demo apps left out)")
+    redis, url = processes.start_redis_server(tmp_path, password="right-pw")
+    try:
+        result = subprocess.run(
+            [sys.executable, "manage.py", "runworker", next(iter(channel_workers))],
+            cwd=PROJECT_DIR,
+            env={**os.environ, "REDIS_URL": url.replace("right-pw", "wrong-pw")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        processes.stop(redis)
+    assert result.returncode == 1, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "Wrong password for Redis: correct the password in REDIS_URL." in line
+    assert "Waiting" not in line and "wrong-pw" not in line
