@@ -4,6 +4,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.core.management import CommandError, call_command
 
+from {{ cookiecutter.project_slug }}.environment import redis_locations
 from {{ cookiecutter.project_slug }}.settings import channel_layers_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,5 +43,9 @@ def test_an_unreachable_redis_is_one_clear_error(settings):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # free once closed: nothing listens there
     settings.CHANNEL_LAYERS = channel_layers_for([f"redis://127.0.0.1:{port}/0"])
-    with pytest.raises(CommandError, match="Cannot reach Redis.*Is Redis running where REDIS_URL"):
+    with pytest.raises(CommandError, match=r"Cannot reach Redis: .*\. Is Redis running where REDIS_URL"):
+        call_command("notify", "--all", "hello")
+    # Behind Sentinel: the reason is a sentence of its own too.
+    settings.CHANNEL_LAYERS = channel_layers_for(redis_locations([], [("127.0.0.1", port)], ["mymaster"]))
+    with pytest.raises(CommandError, match=r"'mymaster' that is up\. Is Redis running where REDIS_URL"):
         call_command("notify", "--all", "hello")

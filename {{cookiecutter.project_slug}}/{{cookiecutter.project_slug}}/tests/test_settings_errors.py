@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.project_slug }}.checks import redis_problems
+from {{ cookiecutter.project_slug }}.checks import redis_location, redis_problems
 from {{ cookiecutter.project_slug }}.environment import redis_locations
 from {{ cookiecutter.project_slug }}.settings import SENTINEL_TIMEOUT_SECONDS, caches_for, channel_layers_for, redis_host
 
@@ -41,6 +41,7 @@ MALFORMED = [
     ("REDIS_SENTINELS", ","),
     ("REDIS_URL", " , "),
     ("REDIS_SENTINELS", "sentinel one:26379"),
+    ("REDIS_SENTINELS", "::1:27379"),  # IPv6 without brackets
     ("REDIS_SENTINEL_MASTER", "my master"),
     ("REDIS_SENTINEL_DB", "one"),
     ("DJANGO_SECURE_HSTS_SECONDS", "abc"),
@@ -78,6 +79,19 @@ def test_the_settings_stop_naming_the_malformed_variable(monkeypatch, name, valu
     with pytest.raises(SystemExit) as stopped:
         runpy.run_path(str(SETTINGS))
     assert_one_sentence(1, str(stopped.value.code), name)
+
+
+@pytest.mark.parametrize("value", ["::1:27379", "10.0.0.5:99999"])
+def test_a_malformed_sentinel_address_says_how_to_write_ports_and_ipv6(monkeypatch, value):
+    monkeypatch.setenv("REDIS_SENTINELS", value)
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_path(str(SETTINGS))
+    assert "from 1 to 65535" in stopped.value.code and "IPv6 address in brackets ([::1]:26379)" in stopped.value.code
+
+
+def test_a_check_names_an_ipv6_sentinel_in_brackets():
+    [location] = redis_locations([], [("::1", 27379), ("10.0.0.5", 26379)], ["mymaster"])
+    assert redis_location(location) == "the master 'mymaster' of the sentinels [::1]:27379, 10.0.0.5:26379"
 
 
 # A Sentinel set is several variables: half of one, or REDIS_URL beside it, names the variable to set or empty.

@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from {{ cookiecutter.project_slug }}.health import misconfiguration
 from {{ cookiecutter.project_slug }}.layers import is_in_memory
 
 from ...api import broadcast, notify_user
@@ -45,8 +46,13 @@ class Command(BaseCommand):
         try:
             push(*args)
         except RedisConnectionError as error:
+            fix = misconfiguration(error)  # a wrong password is a ConnectionError too
+            if fix:
+                raise CommandError(f"{fix[0].upper()}{fix[1:]}.") from None
+            reason = str(error).strip()
+            reason += "" if reason.endswith((".", "!", "?")) else "."
             raise CommandError(
-                f"Cannot reach Redis: {error} Is Redis running where REDIS_URL (or REDIS_SENTINELS) points?"
+                f"Cannot reach Redis: {reason} Is Redis running where REDIS_URL (or REDIS_SENTINELS) points?"
             ) from None
         except ValueError as error:  # a NUL character, which a kept notification cannot hold (history.py)
             raise CommandError(str(error)) from None
