@@ -48,7 +48,7 @@ CONSEQUENCES = {
         DATABASE: "Pages and sockets that read or write data fail.",
     },
     WORKER: {
-        CHANNEL_LAYER: "The worker waits for it; the job it was running is lost.",
+        CHANNEL_LAYER: "The worker waits for it; a job it was running, if any, is lost.",
         DATABASE: "Jobs that read or write data fail.",
     },
 }

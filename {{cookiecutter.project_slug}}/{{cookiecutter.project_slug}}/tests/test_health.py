@@ -93,8 +93,8 @@ def test_a_worker_says_what_a_lost_dependency_costs_a_worker(monkeypatch, caplog
     monkeypatch.setattr(health, "process_kind", health.WORKER)
     health.report(health.CHANNEL_LAYER, "Error connecting to 127.0.0.1:6379. Connect call failed.")
     assert caplog.messages == [
-        "Not ready: Error connecting to 127.0.0.1:6379. Connect call failed. The worker waits for it; the job it was"
-        " running is lost."
+        "Not ready: Error connecting to 127.0.0.1:6379. Connect call failed. The worker waits for it; a job it was"
+        " running, if any, is lost."
     ]
 
 
