@@ -123,7 +123,10 @@ def env_addresses(name, example=SENTINELS_EXAMPLE):
     when unset. A pair without a port, or with one that is not 1..65535, stops the process naming `name` (with
     any user:password@ in the value hidden)."""
     value = os.environ.get(name, "")
-    expected = f"comma-separated host:port pairs (an IPv6 address in brackets, a port from 1 to 65535), e.g. {example}"
+    expected = (
+        f"comma-separated host:port pairs, each port from 1 to 65535 and an IPv6 address in brackets ([::1]:26379), "
+        f"e.g. {example}"
+    )
     addresses = []
     for item in env_list(name):
         try:
