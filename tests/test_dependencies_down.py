@@ -250,7 +250,8 @@ def seconds(value):
 
 def test_systemd_units_keep_restarting_through_a_redis_restart(project):
     units = sorted((project / "deploy" / "systemd").glob("*.service"))
-    assert len(units) == 2
+    slug = project.name
+    assert {path.name for path in units} == {f"{slug}-web.service", f"{slug}-worker@.service", f"{slug}-jobs.service"}
     for path in units:
         unit = unit_sections(path)
         # systemd's defaults (100 ms between restarts, at most 5 starts in 10 s) give up within a second.

@@ -187,7 +187,8 @@ def check_suite_output(output, context, django_5=True, screenshots=None):
         # The browser tests skip only without chromium, which CI installs: here they must have run.
         assert "chromium" not in output, output
         if screenshots is not None:
-            pages = ["home", "login"] + (["echo", "chat-room", "notifications", "tasks"] if demo_apps else [])
+            demo_pages = ["echo", "chat-room", "notifications", "tasks", "tasks-jobs"]
+            pages = ["home", "login"] + (demo_pages if demo_apps else [])
             saved = {path.name for path in Path(screenshots).glob("*.png")}
             assert saved == {f"{page}{size}.png" for page in pages for size in ["", "-phone"]}, saved
     return summary
