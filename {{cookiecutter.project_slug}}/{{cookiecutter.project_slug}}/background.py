@@ -5,8 +5,9 @@ Django 5.2 (the LTS, on Python 3.11) gets it from the `django-tasks` backport; t
 
 A job is enqueued with `some_task.enqueue(...)` (or `await some_task.aenqueue(...)`) inside the request or socket
 that wants it; it is a row in the database until `manage.py db_worker` (management/commands/db_worker.py) runs it.
-The worker runs each job at least once: a job whose worker died (SIGKILL, power loss) is put back in the queue
-once it has been running for settings.TASKS_JOB_STALE_SECONDS, so a job must be idempotent (running it twice
+The worker runs each job at least once: each db_worker reports that it is alive every few seconds (a heartbeat,
+models.WorkerHeartbeat), and a job whose worker has not reported for settings.TASKS_JOB_STALE_SECONDS (it died:
+SIGKILL, power loss) is put back in the queue, so a job must be idempotent (running it twice
 does no harm). A job that raises is retried up to settings.TASKS_JOB_ATTEMPTS attempts in all, after
 settings.TASKS_JOB_RETRY_SECONDS, doubled each time; then it is marked failed, its traceback in the worker's log
 and in the database.
@@ -77,5 +78,12 @@ def retry_delay(attempt: int) -> datetime.timedelta:
 
 
 def stale_before() -> datetime.datetime:
-    """Jobs started before this and still "running" are taken to have lost their worker (TASKS_JOB_STALE_SECONDS)."""
+    """A worker whose last heartbeat is older than this is taken for dead, and its running jobs are run again
+    (TASKS_JOB_STALE_SECONDS)."""
     return timezone.now() - datetime.timedelta(seconds=settings.TASKS_JOB_STALE_SECONDS)
+
+
+def heartbeat_seconds() -> float:
+    """How often a db_worker reports that it is alive: a fifth of TASKS_JOB_STALE_SECONDS, so that a worker that is
+    only slow for a beat or two is not taken for dead."""
+    return float(settings.TASKS_JOB_STALE_SECONDS) / 5

@@ -40,8 +40,8 @@ PROBE_PATHS = ("/healthz", "/readyz")  # as urls.py routes them
 CHANNEL_LAYER = "channel_layer"
 DATABASE = "database"
 # What a dependency that is down costs, for the line that logs it, in a server process and in a worker process
-# (management/commands/runworker.py sets `process_kind`).
-SERVER, WORKER = "server", "worker"
+# (management/commands/runworker.py and db_worker.py set `process_kind`).
+SERVER, WORKER, DB_WORKER = "server", "worker", "db_worker"
 CONSEQUENCES = {
     SERVER: {
         CHANNEL_LAYER: "Pages are still served; sockets that need it are closed.",
@@ -50,6 +50,10 @@ CONSEQUENCES = {
     WORKER: {
         CHANNEL_LAYER: "The worker waits for it; a job it was running, if any, is lost.",
         DATABASE: "Jobs that read or write data fail.",
+    },
+    DB_WORKER: {
+        CHANNEL_LAYER: "Durable jobs go on without pushing their progress; their pages catch up when they reconnect.",
+        DATABASE: "The worker stops; its running jobs run again once it is restarted.",
     },
 }
 process_kind = SERVER

@@ -1,4 +1,5 @@
-"""The project package's tables: the streams of history.py (stored chat messages, kept notifications...)."""
+"""The project package's tables: the streams of history.py (stored chat messages, kept notifications...) and the
+heartbeats of the db_worker processes (background.py)."""
 
 from django.db import models
 
@@ -31,3 +32,15 @@ class Entry(models.Model):
 
     def __str__(self):
         return f"{self.stream_id}#{self.seq}"
+
+
+class WorkerHeartbeat(models.Model):
+    """When a db_worker thread (its `worker_id`, as django-tasks-db records it in the jobs it claims) last reported
+    that its process is alive. A running job whose worker has not reported for settings.TASKS_JOB_STALE_SECONDS is
+    run again (management/commands/db_worker.py)."""
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.worker_id} at {self.seen_at}"

@@ -217,7 +217,7 @@ HISTORY_KEEP = env_int("HISTORY_KEEP", 1000, minimum=1)
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 TASKS_JOB_ATTEMPTS = env_int("TASKS_JOB_ATTEMPTS", 3, minimum=1, maximum=100)
 TASKS_JOB_RETRY_SECONDS = env_int("TASKS_JOB_RETRY_SECONDS", 2, maximum=3600)
-TASKS_JOB_STALE_SECONDS = env_int("TASKS_JOB_STALE_SECONDS", 600, minimum=1)
+TASKS_JOB_STALE_SECONDS = env_int("TASKS_JOB_STALE_SECONDS", 30, minimum=1)
 TASKS_WORKER_CONCURRENCY = env_int("TASKS_WORKER_CONCURRENCY", 4, minimum=1, maximum=100)
 
 TEMPLATES = [

@@ -16,7 +16,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from {{ cookiecutter.project_slug }} import background
-from {{ cookiecutter.project_slug }}.management.commands.db_worker import reclaim_stale
+from {{ cookiecutter.project_slug }}.management.commands.db_worker import Command, beat, reclaim_stale
+from {{ cookiecutter.project_slug }}.models import WorkerHeartbeat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -80,6 +81,35 @@ def test_a_job_whose_worker_died_is_queued_again_then_failed_after_its_last_atte
     assert "stopped reporting on attempt 3" in row.traceback
 
 
+def test_a_job_running_past_the_stale_time_is_left_to_its_worker_while_that_reports(settings, caplog):
+    """Liveness is the worker's heartbeat, not the job's start: a long job is not started a second time, and a
+    job whose worker has gone silent is queued again, its log line naming the worker."""
+    row = stored(fails_until.enqueue("long", 0))
+    row.claim("long-worker-0")
+    long_ago = timezone.now() - datetime.timedelta(seconds=settings.TASKS_JOB_STALE_SECONDS + 1)
+    DBTaskResult.objects.filter(pk=row.pk).update(started_at=long_ago)
+    beat(["long-worker-0"])
+    assert reclaim_stale("default") == 0
+    WorkerHeartbeat.objects.filter(worker_id="long-worker-0").update(seen_at=long_ago)
+    assert reclaim_stale("default") == 1
+    assert stored(row).status == background.TaskResultStatus.READY
+    assert f"Job {row.id} stopped reporting on attempt 1 (worker long-worker-0 silent for" in caplog.text
+    assert not WorkerHeartbeat.objects.exists()  # a dead worker's heartbeat goes with its jobs
+
+
+def test_a_heartbeat_is_recorded_and_renewed():
+    beat(["a-0", "a-1"])
+    first = dict(WorkerHeartbeat.objects.values_list("worker_id", "seen_at"))
+    beat(["a-0", "a-1"])
+    again = dict(WorkerHeartbeat.objects.values_list("worker_id", "seen_at"))
+    assert set(first) == set(again) == {"a-0", "a-1"} and all(again[key] >= first[key] for key in first)
+
+
+def test_the_help_says_reload_is_off_by_default():
+    help_text = " ".join(Command().create_parser("manage.py", "db_worker").format_help().split())
+    assert "(default: DEBUG)" not in help_text and "(default: off;" in help_text
+
+
 def test_a_running_job_within_the_stale_time_is_left_to_its_worker():
     row = stored(fails_until.enqueue("busy", 0))
     row.claim("busy-worker")
@@ -99,5 +129,5 @@ def test_a_database_it_cannot_use_stops_it_with_one_line(tmp_path):
     assert result.returncode == 1, result
     assert result.stderr.strip().splitlines() == [
         "db_worker stopped: the database is unreachable or not migrated "
-        "(no such table: django_tasks_database_dbtaskresult)."
+        "(no such table: {{ cookiecutter.project_slug }}_workerheartbeat)."  # its first heartbeat
     ]

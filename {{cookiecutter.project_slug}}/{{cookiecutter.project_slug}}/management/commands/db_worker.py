@@ -3,13 +3,17 @@
 What it changes:
 - Retries: a job that raises goes back into the queue (after background.retry_delay()) until it has had
   settings.TASKS_JOB_ATTEMPTS attempts; then it is marked failed. Each failure's traceback goes to this log.
-- At least once: a job left "running" by a worker that died (SIGKILL, a lost machine) is put back in the queue once
-  it has been running for settings.TASKS_JOB_STALE_SECONDS (or marked failed if it has had all its attempts).
+- At least once: each worker's main thread records a heartbeat for its threads' worker ids every
+  background.heartbeat_seconds() (models.WorkerHeartbeat). A job left "running" by a worker that has not reported
+  for settings.TASKS_JOB_STALE_SECONDS (it died: SIGKILL, a lost machine) is put back in the queue by any worker
+  (or marked failed if it has had all its attempts), however long a job whose worker still reports runs.
 - Bounded concurrency: `--concurrency` jobs at once (settings.TASKS_WORKER_CONCURRENCY), each in its own thread
   with its own database connection.
 - No autoreloader unless `--reload` is given: under it, Ctrl-C and SIGTERM would cut jobs short and a kill
   would stop only the watcher. SIGTERM or Ctrl-C lets the running jobs finish; a second one exits at once
-  (those jobs are run again once stale).
+  (os._exit, after flushing the logs; those jobs are run again once its heartbeat is stale).
+- A lost channel layer (Redis) does not fail a job: progress pushes are best effort (tasks/durable.py), and a page
+  reads the jobs' states from the database when it reconnects.
 - A lost database stops it with one line on stderr and exit status 1, for systemd's Restart=on-failure or
   compose's restart policy to start it again.
 """
@@ -21,6 +25,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 from django.conf import settings
@@ -33,7 +38,8 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
 
-from {{ cookiecutter.project_slug }} import background
+from {{ cookiecutter.project_slug }} import background, health
+from {{ cookiecutter.project_slug }}.models import WorkerHeartbeat
 
 logger = logging.getLogger("django_tasks_db")
 
@@ -129,25 +135,56 @@ def requeue(db_task_result: "DBTaskResult[Any, Any]", delay: datetime.timedelta)
     background.task_retrying.send(sender=DatabaseBackend, task_result=task_result, delay=delay.total_seconds())
 
 
+def beat(worker_ids: list[str]) -> None:
+    """Record that the threads `worker_ids` of this process are alive now (models.WorkerHeartbeat)."""
+    now = timezone.now()
+    if WorkerHeartbeat.objects.filter(worker_id__in=worker_ids).update(seen_at=now) < len(worker_ids):
+        WorkerHeartbeat.objects.bulk_create(
+            [WorkerHeartbeat(worker_id=worker_id, seen_at=now) for worker_id in worker_ids],
+            update_conflicts=True,
+            unique_fields=["worker_id"],
+            update_fields=["seen_at"],
+        )
+
+
 def reclaim_stale(backend_name: str) -> int:
-    """Put back in the queue (or mark failed, after their last attempt) the jobs of `backend_name` still running
-    since before background.stale_before(): their worker died. Returns how many."""
-    stale = DBTaskResult.objects.running().filter(backend_name=backend_name, started_at__lt=background.stale_before())
+    """Put back in the queue (or mark failed, after their last attempt) the running jobs of `backend_name` whose
+    worker has not reported since background.stale_before(): it died. Returns how many."""
+    since = background.stale_before()
+    alive = set(WorkerHeartbeat.objects.filter(seen_at__gte=since).values_list("worker_id", flat=True))
+    # A job claimed since then has a worker that reported since then (it beats before it claims).
+    stale = DBTaskResult.objects.running().filter(backend_name=backend_name, started_at__lt=since)
     reclaimed = 0
     with exclusive_transaction(stale.db):
         for db_task_result in stale.select_for_update(skip_locked=True):
+            worker_id = db_task_result.worker_ids[-1] if db_task_result.worker_ids else ""
+            if worker_id in alive:
+                continue  # a long job: its worker still reports
             reclaimed += 1
             attempt = len(db_task_result.worker_ids)
             if attempt < background.attempts():
-                logger.warning("Job %s stopped reporting on attempt %s: queued again.", db_task_result.id, attempt)
+                logger.warning(
+                    "Job %s stopped reporting on attempt %s (worker %s silent for %s s): queued again.",
+                    db_task_result.id,
+                    attempt,
+                    worker_id,
+                    settings.TASKS_JOB_STALE_SECONDS,
+                )
                 requeue(db_task_result, datetime.timedelta(0))
                 continue
-            logger.error("Job %s stopped reporting on its last attempt (%s): failed.", db_task_result.id, attempt)
+            logger.error(
+                "Job %s stopped reporting on its last attempt (%s) (worker %s silent for %s s): failed.",
+                db_task_result.id,
+                attempt,
+                worker_id,
+                settings.TASKS_JOB_STALE_SECONDS,
+            )
             try:
                 raise WorkerLost(f"its worker stopped reporting on attempt {attempt}")
             except WorkerLost as error:  # raised, so that the error recorded and logged has a traceback
                 db_task_result.set_failed(error)
                 finished(db_task_result)
+        WorkerHeartbeat.objects.filter(seen_at__lt=since).delete()  # dead workers' (their jobs were reclaimed above)
     return reclaimed
 
 
@@ -164,9 +201,13 @@ class Command(DbWorkerCommand):
         )
         # django-tasks-db reloads under DEBUG; here only when asked (see the module's docstring).
         parser.set_defaults(reload=False)
+        for action in parser._actions:  # argparse has no public way to change an inherited option's help
+            if action.dest == "reload":
+                action.help = "Reload the worker when code changes (default: off; Ctrl-C then cuts jobs short)."
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.configure_logging(options["verbosity"])
+        health.process_kind = health.DB_WORKER  # a lost Redis is logged with what it costs here
         self.options = options
         if options["batch"] or options["max_tasks"]:
             # One-off runs (tests, cron): the ready jobs in this thread, retries that are due at once included.
@@ -209,38 +250,65 @@ class Command(DbWorkerCommand):
 
     def shutdown(self, signum: int, frame: Any) -> None:
         if self.stopping.is_set():
-            logger.warning("Received %s again: exiting (its jobs run again once stale).", signal.strsignal(signum))
-            sys.exit(1)
+            logger.warning("Received %s again: exiting now (its jobs run again once stale).", signal.strsignal(signum))
+            # Not sys.exit(): the interpreter would wait for the running jobs' threads. Flush the logs, then go.
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)
         logger.warning("Received %s: finishing the running jobs (again to exit now).", signal.strsignal(signum))
         self.stopping.set()
 
     def serve(self) -> None:
-        """Run --concurrency worker threads; this thread reclaims stale jobs until told to stop."""
+        """Run --concurrency worker threads; this thread records their heartbeat and reclaims stale jobs until
+        told to stop."""
         options = self.options
         workers = [self.worker(number) for number in range(max(options["concurrency"], 1))]
+        worker_ids = [worker.worker_id for worker in workers]
         threads = [threading.Thread(target=worker.run_guarded, daemon=True) for worker in workers]
-        for thread in threads:
-            thread.start()
-        error = None
-        while not self.stopping.is_set():
+        error: BaseException | None = None
+        try:
+            close_old_connections()
+            beat(worker_ids)  # before the threads claim any job
+        except DatabaseError as lost:
+            error = lost
+        else:
+            for thread in threads:
+                thread.start()
+        last_beat = time.monotonic()
+        while error is None and not self.stopping.is_set():
             error = next((worker.error for worker in workers if worker.error), None)
             if error:
                 break
             try:
                 close_old_connections()
+                if time.monotonic() - last_beat >= background.heartbeat_seconds():
+                    beat(worker_ids)
+                    last_beat = time.monotonic()
                 reclaim_stale(options["backend_name"])
             except DatabaseError as lost:
                 error = lost
                 break
-            self.stopping.wait(max(options["interval"], 0.1))
+            self.stopping.wait(min(max(options["interval"], 0.1), background.heartbeat_seconds()))
         for worker in workers:
             worker.running = False
         if error:
             for thread in threads:  # a moment for their last log lines, so that this one comes last
-                thread.join(timeout=2)
+                if thread.is_alive():
+                    thread.join(timeout=2)
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             if isinstance(error, DatabaseError):
                 sys.exit(f"db_worker stopped: the database is unreachable or not migrated ({first_line}).")
             sys.exit(f"db_worker stopped: a worker thread failed ({first_line}); its traceback is above.")
-        for thread in threads:
-            thread.join()
+        # Still beating while the running jobs finish, so that no other worker takes them for lost meanwhile.
+        while alive := [thread for thread in threads if thread.is_alive()]:
+            alive[0].join(timeout=background.heartbeat_seconds())
+            try:
+                close_old_connections()
+                beat(worker_ids)
+            except DatabaseError:
+                pass  # the threads' own errors tell; their jobs are run again once stale
+        try:
+            WorkerHeartbeat.objects.filter(worker_id__in=worker_ids).delete()
+        except DatabaseError:
+            pass
