@@ -5,6 +5,10 @@ Unlike the channel worker's tasks (consumers.TaskWorker: at most once), a job is
 worker runs starts when one does; one whose worker was killed runs again (it resumes after the last step it
 recorded); one that raises is retried (settings.TASKS_JOB_ATTEMPTS in all), then ends failed.
 
+Its progress is pushed at best: with Redis away the job goes on (one line logs the loss, one the recovery), and a
+page that reconnects reads each job's state from the database. A job is known by its task result's id, on the
+page and in the worker's log lines alike.
+
 Idempotent, as a job run at least once must be: each step is recorded once (a step run twice records the same
 thing), and a second run starts after the last step recorded.
 """
@@ -13,12 +17,13 @@ import asyncio
 import logging
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from {{ cookiecutter.project_slug }} import background
-from {{ cookiecutter.project_slug }}.push import apush, push, user_group
+from {{ cookiecutter.project_slug }} import background, health
+from {{ cookiecutter.project_slug }}.push import apush, user_group
 
 from . import jobs
 from .models import Job
@@ -45,7 +50,13 @@ async def count_durably(context: "background.TaskContext[Any, Any]", job_id: str
     """Count the job's steps from the one after the last recorded, pushing each; raise jobs.JobFailed at its
     `fail_at` step. Returns the number of steps."""
     job = await Job.objects.aget(pk=job_id)
-    logger.info("Job %s: attempt %s of %s, from step %s.", job_id, context.attempt, background.attempts(), job.step)
+    logger.info(
+        "Job %s: attempt %s of %s, from step %s.",
+        context.task_result.id,
+        context.attempt,
+        background.attempts(),
+        job.step,
+    )
     await apush_state(job_id)
     for step in range(job.step + 1, job.steps + 1):
         await asyncio.sleep(jobs.STEP_SECONDS)
@@ -86,7 +97,7 @@ def state(job: Job) -> dict[str, Any]:
     if status == "queued" and attempt:
         status = "retrying"  # an attempt failed (or its worker died); the next waits in the queue
     frame = {
-        "job": str(job.pk),
+        "job": str(job.result_id),  # the id the worker's log lines name
         "status": status,
         "step": job.step,
         "steps": job.steps,
@@ -105,16 +116,25 @@ def latest(user_id: int) -> list[dict[str, Any]]:
 
 
 def push_state(job_id: str) -> None:
-    """Push the job's state from the database to every tab of its user."""
-    job = Job.objects.select_related("result").filter(pk=job_id).first()
-    if job is not None and job.result is not None:
-        push(user_group(TOPIC, job.user_id), state(job))
+    """Push the job's state from the database to every tab of its user, at best (apush_state())."""
+    async_to_sync(apush_state)(job_id)
 
 
 async def apush_state(job_id: str) -> None:
+    """Push the job's state from the database to every tab of its user. At best: while Redis is unreachable the
+    push is dropped, its loss and its recovery logged once each (health.report()); the page reads the state from
+    the database when it reconnects."""
     job = await Job.objects.select_related("result").filter(pk=job_id).afirst()
-    if job is not None and job.result is not None:
+    if job is None or job.result is None:
+        return
+    try:
         await apush(user_group(TOPIC, job.user_id), state(job))
+    except health.unreachable_errors() as error:
+        fix = health.misconfiguration(error)  # a refused password is a ConnectionError too
+        problem = f"cannot use Redis: {fix}" if fix else f"cannot reach Redis: {health.one_line(error)}"
+        health.report(health.CHANNEL_LAYER, f"the channel layer {problem}")
+        return
+    health.report(health.CHANNEL_LAYER, None)
 
 
 def on_change(sender: Any, task_result: "background.TaskResult[Any, Any]", **kwargs: Any) -> None:

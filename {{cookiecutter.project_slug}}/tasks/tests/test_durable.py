@@ -7,12 +7,13 @@ The worker runs here as `db_worker --batch` in a thread: it runs every job that 
 import datetime
 
 import pytest
+import redis
 from asgiref.sync import sync_to_async
 from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from {{ cookiecutter.project_slug }} import background
+from {{ cookiecutter.project_slug }} import background, health
 from {{ cookiecutter.project_slug }}.consumers import UNAUTHORIZED
 from {{ cookiecutter.project_slug }}.management.commands.db_worker import reclaim_stale
 
@@ -66,7 +67,7 @@ async def test_a_job_is_queued_then_run_by_the_worker_and_every_tab_of_the_user_
     queued = await tab1.receive_json_from(timeout=WAIT)
     assert queued == {**queued, "status": "queued", "step": 0, "steps": 2, "attempt": 0, "attempts": 3}
     # Queued means stored: nothing has run it yet.
-    result = await DBTaskResult.objects.aget(pk=(await Job.objects.aget(pk=queued["job"])).result_id)
+    result = await DBTaskResult.objects.aget(pk=queued["job"])
     assert result.status == background.TaskResultStatus.READY
     await run_worker()
     expected = [("queued", 0, 0), ("running", 0, 1), ("running", 1, 1), ("running", 2, 1), ("done", 2, 1)]
@@ -108,6 +109,40 @@ async def test_a_failing_job_is_retried_then_failed_with_a_generic_line(
     assert "step 2 of 2 failed" in caplog.text and "failed on its last attempt (2)" in caplog.text
 
 
+async def test_the_page_names_a_job_by_the_id_the_worker_logs(connect, make_user, session_headers, settings, caplog):
+    """The page's job id is the one the worker's log lines name, so that "the details are in the log" can be
+    followed."""
+    settings.TASKS_JOB_ATTEMPTS = 1
+    socket = await connect(PATH, headers=await session_headers(await make_user("alice")))
+    await socket.send_json_to({"start": {"steps": 1, "fail_at": 1}})
+    job = (await socket.receive_json_from(timeout=WAIT))["job"]
+    await run_worker()
+    assert (await frames_until_ended(socket))[-1]["status"] == "failed"
+    assert f"Job {job} failed on its last attempt" in caplog.text
+
+
+async def test_a_job_goes_on_while_redis_is_unreachable_and_its_loss_is_logged_once(make_user, monkeypatch, caplog):
+    """Progress pushes are best effort: the first three fail as on a lost Redis, the job still ends done on its
+    first attempt, with one line for the loss and one for the recovery."""
+    monkeypatch.setattr(health, "_unready", {})
+    pushes = []
+
+    async def apush(group, payload):
+        pushes.append(payload)
+        if len(pushes) <= 3:
+            raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(durable, "apush", apush)
+    job = await sync_to_async(durable.enqueue)((await make_user("alice")).pk, 3, None)
+    await run_worker()
+    result = await DBTaskResult.objects.aget(pk=job["job"])
+    assert result.status == background.TaskResultStatus.SUCCESSFUL and len(result.worker_ids) == 1
+    assert pushes[-1]["status"] == "done"
+    assert caplog.text.count("Not ready: the channel layer cannot reach Redis") == 1, caplog.text
+    assert caplog.text.count("Ready again: the channel layer answers") == 1, caplog.text
+    assert "Traceback" not in caplog.text
+
+
 async def test_a_job_whose_worker_died_runs_again_and_resumes_after_its_last_step(
     connect, make_user, session_headers, settings
 ):
@@ -117,11 +152,11 @@ async def test_a_job_whose_worker_died_runs_again_and_resumes_after_its_last_ste
     job = await sync_to_async(durable.enqueue)(alice.pk, 4, None)
 
     def die_after_step_2():
-        result = DBTaskResult.objects.get(pk=Job.objects.get(pk=job["job"]).result_id)
+        result = DBTaskResult.objects.get(pk=job["job"])
         result.claim("killed-worker")
         stale = timezone.now() - datetime.timedelta(seconds=settings.TASKS_JOB_STALE_SECONDS + 1)
         DBTaskResult.objects.filter(pk=result.pk).update(started_at=stale)
-        Job.objects.filter(pk=job["job"]).update(step=2)
+        Job.objects.filter(result_id=job["job"]).update(step=2)
 
     await sync_to_async(die_after_step_2)()
     socket = await connect(PATH, headers=await session_headers(alice))
@@ -143,7 +178,7 @@ async def test_a_job_whose_worker_died_on_its_last_attempt_fails(connect, make_u
     job = await sync_to_async(durable.enqueue)(alice.pk, 2, None)
 
     def die():
-        result = DBTaskResult.objects.get(pk=Job.objects.get(pk=job["job"]).result_id)
+        result = DBTaskResult.objects.get(pk=job["job"])
         result.claim("killed-worker")
         DBTaskResult.objects.filter(pk=result.pk).update(started_at=timezone.now() - datetime.timedelta(days=1))
 
@@ -157,7 +192,7 @@ async def test_a_job_whose_worker_died_on_its_last_attempt_fails(connect, make_u
 async def test_a_job_still_running_within_the_stale_time_is_left_to_its_worker(make_user):
     alice = await make_user("alice")
     job = await sync_to_async(durable.enqueue)(alice.pk, 2, None)
-    result = await DBTaskResult.objects.aget(pk=(await Job.objects.aget(pk=job["job"])).result_id)
+    result = await DBTaskResult.objects.aget(pk=job["job"])
     await sync_to_async(result.claim)("busy-worker")
     assert await sync_to_async(reclaim_stale)("default") == 0
 
@@ -167,10 +202,10 @@ async def test_the_job_is_idempotent(make_user):
     alice = await make_user("alice")
     job = await sync_to_async(durable.enqueue)(alice.pk, 3, None)
     await run_worker()
-    result = await DBTaskResult.objects.aget(pk=(await Job.objects.aget(pk=job["job"])).result_id)
+    result = await DBTaskResult.objects.aget(pk=job["job"])
     context = background.TaskContext(task_result=await sync_to_async(lambda: result.task_result)())
-    assert await durable.count_durably.func(context, job["job"]) == 3
-    assert (await Job.objects.aget(pk=job["job"])).step == 3
+    assert await durable.count_durably.func(context, str((await Job.objects.aget(result_id=job["job"])).pk)) == 3
+    assert (await Job.objects.aget(result_id=job["job"])).step == 3
 
 
 async def test_past_the_limit_the_page_is_told_so_and_nothing_is_queued(connect, make_user, session_headers, settings):
@@ -205,7 +240,7 @@ async def test_on_the_in_memory_layer_the_page_reads_what_another_process_did(
     job = await sync_to_async(durable.enqueue)(alice.pk, 1, None)
     socket = await connect(PATH, headers=await session_headers(alice))
     assert (await socket.receive_json_from())["status"] == "queued"
-    await Job.objects.filter(pk=job["job"]).aupdate(step=1)  # as a worker elsewhere would
+    await Job.objects.filter(result_id=job["job"]).aupdate(step=1)  # as a worker elsewhere would
     frame = await socket.receive_json_from(timeout=WAIT)
     assert (frame["status"], frame["step"]) == ("queued", 1)
 
