@@ -1,6 +1,7 @@
 from django.contrib.auth import authenticate
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
@@ -13,9 +14,19 @@ from {{ cookiecutter.project_slug }}.tokens import MAX_AGE_SECONDS, clean_socket
 
 
 def home(request):
-    """List the project apps that have a page (an `index` URL) so removing an app removes its link."""
+    """List the project apps that have a page (an `index` URL) so removing an app removes its link; under each, the
+    app's other pages that its AppConfig names in `more_pages` ({URL name in the app's namespace: what it is})."""
     demos = [
-        {"url": url, "name": config.verbose_name, "about": getattr(config, "about", "")} for config, url in app_pages()
+        {
+            "url": url,
+            "name": config.verbose_name,
+            "about": getattr(config, "about", ""),
+            "pages": [
+                {"url": reverse(f"{config.label}:{name}"), "about": about}
+                for name, about in getattr(config, "more_pages", {}).items()
+            ],
+        }
+        for config, url in app_pages()
     ]
     return render(request, "home.html", {"demos": demos})
 

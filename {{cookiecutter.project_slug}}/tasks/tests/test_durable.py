@@ -259,3 +259,7 @@ def test_the_page_needs_a_login_and_renders(client, django_user_model):
     client.force_login(django_user_model.objects.create_user("alice"))
     response = client.get("/tasks/jobs/")
     assert response.status_code == 200 and b"jobs.js" in response.content
+
+
+def test_the_home_page_links_the_jobs_page(client):
+    assert 'href="/tasks/jobs/"' in client.get("/").content.decode()
