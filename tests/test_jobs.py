@@ -3,11 +3,13 @@ one walk per database through one set of processes: a private redis-server, two 
 workers, on SQLite and on a private PostgreSQL.
 
 The walk: a job started on one server while no worker runs waits, and runs once a worker starts; that worker is
-SIGKILLed mid-job and another started, which runs the job again from the step after the last one recorded; a job
-that fails every attempt is retried, then ends failed with the generic line (the detail in the worker's log);
-SIGTERM stops a worker cleanly; past the per-user cap the page gets the error. Every state reaches a page on the
-other server process through Redis. On PostgreSQL a worker that loses its database exits with one line and
-status 1, for its supervisor to restart it.
+SIGKILLed mid-job and another started, which takes the job back once the dead one's heartbeat is stale and runs
+it again from the step after the last one recorded, for longer than the stale time without being taken back
+itself (its worker reports); a job that fails every attempt is retried, then ends failed with the generic line
+(the detail in the worker's log, under the id the page has); SIGTERM stops an idle worker cleanly; a second
+SIGTERM stops a busy one at once, its job left running; past the per-user cap the page gets the error. Every
+state reaches a page on the other server process through Redis. On PostgreSQL a worker that loses its database
+exits with one line and status 1, for its supervisor to restart it.
 """
 
 import asyncio
@@ -30,8 +32,10 @@ CREATE_USER = (
     "from django.contrib.auth import get_user_model; "
     f"get_user_model().objects.create_user('jobber', password='{PASSWORD}')"
 )
-# Short enough for a test, long enough that no job of the walk (3 steps of 0.5 s) is taken for lost while it runs.
-STALE_SECONDS = 4
+# Short, so that the first job (8 steps of 0.5 s) runs longer than it: only its worker's heartbeat (every 0.4 s)
+# keeps it from being taken back.
+STALE_SECONDS = 2
+STEPS = 8
 ATTEMPTS = 3
 WORKER = ["python", "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay", "--concurrency", "2"]
 STARTED = "Starting worker worker_id="
@@ -99,7 +103,7 @@ def test_durable_jobs_survive_a_killed_worker_retry_and_cap_across_server_proces
             starter, watcher = await open_socket(first), await open_socket(second)
 
             # Enqueued with no worker running: it waits, queued, in the database.
-            await starter.send(json.dumps({"start": {"steps": 3}}))
+            await starter.send(json.dumps({"start": {"steps": STEPS}}))
             queued = await next_json(watcher, lambda frame: frame.get("status") == "queued")
             job = queued["job"]
 
@@ -115,8 +119,8 @@ def test_durable_jobs_survive_a_killed_worker_retry_and_cap_across_server_proces
             worker = start_worker()
             after = await job_frames(watcher, job, lambda frame: frame["status"] in {"done", "failed"})
             running = [frame for frame in after if frame["status"] == "running"]
-            assert after[-1]["status"] == "done" and after[-1]["step"] == 3, after
-            assert running[0]["attempt"] == 2 and running[0]["step"] >= recorded, after
+            assert after[-1]["status"] == "done" and after[-1]["step"] == STEPS, after
+            assert {frame["attempt"] for frame in running} == {2} and running[0]["step"] >= recorded, after
             steps = [frame["step"] for frame in running]
             assert steps == sorted(set(steps)), f"a step ran twice: {after}"
 
@@ -132,6 +136,21 @@ def test_durable_jobs_survive_a_killed_worker_retry_and_cap_across_server_proces
             worker.send_signal(signal.SIGTERM)
             assert worker.wait(timeout=WAIT) == 0
 
+            # A second SIGTERM exits at once, not after the running job (20 steps): it is left running at its step.
+            busy = start_worker()
+            await starter.send(json.dumps({"start": {"steps": 20}}))
+            long_job = (await next_json(watcher, lambda frame: frame.get("status") == "queued"))["job"]
+            await job_frames(watcher, long_job, lambda frame: frame["step"] >= 1)
+            busy.send_signal(signal.SIGTERM)
+            read_until(busy, "Received Terminated: finishing")
+            busy.send_signal(signal.SIGTERM)
+            assert busy.wait(timeout=WAIT) == 1
+            assert "Received Terminated again: exiting now" in stop(busy)
+            reopened = await open_socket(second)
+            left = await next_json(reopened, lambda frame: frame.get("job") == long_job)
+            assert left["status"] == "running" and left["step"] < 20, left
+            await reopened.close()
+
             # The cap: the user's queued jobs (no worker runs) count; one more is refused with a sentence.
             for _ in range(10):
                 await starter.send(json.dumps({"start": {"steps": 1}}))
@@ -139,13 +158,14 @@ def test_durable_jobs_survive_a_killed_worker_retry_and_cap_across_server_proces
             refused = await next_json(starter, lambda frame: "error" in frame and "job" not in frame)
             for socket in (starter, watcher):
                 await socket.close()
-            return worker, refused
+            return worker, refused, job, failing
 
-        worker, refused = asyncio.run(walk())
+        worker, refused, job, failing = asyncio.run(walk())
         assert refused["error"].startswith("You have 10 jobs queued or running"), refused
         log = stop(worker)
-        assert "step 1 of 1 failed" in log and f"failed on its last attempt ({ATTEMPTS})" in log, log
-        assert "stopped reporting on attempt 1: queued again" in log, log
+        assert "step 1 of 1 failed" in log and f"Job {failing} failed on its last attempt ({ATTEMPTS})" in log, log
+        # The dead worker's job, taken back once (the long run that followed was never taken for lost).
+        assert log.count("stopped reporting on attempt") == 1 and f"Job {job} stopped reporting on attempt 1" in log
 
         postgresql = getattr(request.node, "postgresql", None)
         if postgresql is not None:
