@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("channels_project", "0001_initial"),
+        ("{{ cookiecutter.project_slug }}", "0001_initial"),
     ]
 
     operations = [
