@@ -210,7 +210,8 @@ class Command(DbWorkerCommand):
         health.process_kind = health.DB_WORKER  # a lost Redis is logged with what it costs here
         self.options = options
         if options["batch"] or options["max_tasks"]:
-            # One-off runs (tests, cron): the ready jobs in this thread, retries that are due at once included.
+            # One-off runs (tests, cron): the ready jobs in this thread, retries that are due at once included. No
+            # heartbeat: a serving worker takes a job of this run for lost after TASKS_JOB_STALE_SECONDS.
             self.worker(0).run()
             return
         self.stopping = threading.Event()
