@@ -32,10 +32,10 @@ CREATE_USER = (
     "from django.contrib.auth import get_user_model; "
     f"get_user_model().objects.create_user('jobber', password='{PASSWORD}')"
 )
-# Short, so that the first job (8 steps of 0.5 s) runs longer than it: only its worker's heartbeat (every 0.4 s)
-# keeps it from being taken back.
-STALE_SECONDS = 2
-STEPS = 8
+# Short, so that the first job (12 steps of 0.5 s) runs longer than it: only its worker's heartbeat (every 1 s)
+# keeps it from being taken back. Not shorter: a loaded machine may pause a worker for a second or two.
+STALE_SECONDS = 5
+STEPS = 12
 ATTEMPTS = 3
 WORKER = ["python", "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay", "--concurrency", "2"]
 STARTED = "Starting worker worker_id="
