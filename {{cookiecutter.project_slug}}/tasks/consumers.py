@@ -7,6 +7,7 @@ from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from django.conf import settings
+from django.db import DatabaseError
 
 from {{ cookiecutter.project_slug }}.consumers import NoDbCleanupMixin
 from {{ cookiecutter.project_slug }}.layers import is_in_memory
@@ -160,7 +161,7 @@ class JobConsumer(NoDbCleanupMixin, PushConsumer):
     On connect it sends the state of each of the user's latest jobs (durable.SHOWN), from the database, so a
     reloaded page shows where each stands; then each change as it happens, to every tab of the user. On the
     in-memory layer the worker (another process) cannot push to the page: the socket re-reads its user's jobs
-    every POLL_SECONDS instead, and sends what changed.
+    every POLL_SECONDS instead, and sends what changed; while the database cannot be read it keeps trying (poll()).
 
     Client -> server: {"start": {"steps": 5}} or {"start": {"steps": 5, "fail_at": 3}} (as TaskConsumer).
     Server -> client: {"job": id, "status": "queued" | "retrying" | "running" | "done" | "failed", "step": n,
@@ -193,9 +194,24 @@ class JobConsumer(NoDbCleanupMixin, PushConsumer):
             await self.send_json(state)
 
     async def poll(self):
+        """Re-read the user's jobs every POLL_SECONDS and send what changed, until the socket closes. A read that
+        fails (the database restarting, a SQLite lock held too long) is logged once, in one line, and polling goes
+        on: the page gets what it missed once the database answers again, which is logged too."""
+        user = self.scope["user"].pk  # type: ignore[union-attr]  # connect() closed anonymous sockets
+        failing = False
         while True:
             await asyncio.sleep(POLL_SECONDS)
-            await self.send_latest()
+            try:
+                await self.send_latest()
+            except DatabaseError as error:
+                if not failing:  # one line: PostgreSQL's messages span several
+                    why = " ".join(f"{type(error).__name__}: {error}".split())
+                    logger.warning("Jobs page of user %s cannot read its jobs (%s); it keeps trying.", user, why)
+                failing = True
+                continue
+            if failing:
+                logger.info("Jobs page of user %s reads its jobs again.", user)
+            failing = False
 
     async def push_message(self, event):
         payload = event["payload"]

@@ -5,11 +5,13 @@ The worker runs here as `db_worker --batch` in a thread: it runs every job that 
 """
 
 import datetime
+import logging
 
 import pytest
 import redis
 from asgiref.sync import sync_to_async
 from django.core.management import call_command
+from django.db import OperationalError
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -243,6 +245,39 @@ async def test_on_the_in_memory_layer_the_page_reads_what_another_process_did(
     await Job.objects.filter(result_id=job["job"]).aupdate(step=1)  # as a worker elsewhere would
     frame = await socket.receive_json_from(timeout=WAIT)
     assert (frame["status"], frame["step"]) == ("queued", 1)
+
+
+@pytest.mark.memory_layer
+async def test_on_the_in_memory_layer_a_failed_read_is_logged_once_and_the_page_still_gets_updates(
+    connect, make_user, session_headers, monkeypatch, caplog
+):
+    """The database going away for a while (PostgreSQL restarting, a long SQLite lock) costs one log line; the
+    socket goes on polling and sends what changed once the database answers."""
+    caplog.set_level(logging.INFO, "tasks.consumers")
+    monkeypatch.setattr(consumers, "POLL_SECONDS", 0.01)
+    alice = await make_user("alice")
+    job = await sync_to_async(durable.enqueue)(alice.pk, 1, None)
+    socket = await connect(PATH, headers=await session_headers(alice))
+    assert (await socket.receive_json_from())["status"] == "queued"
+    latest, reads = durable.latest, []
+
+    def restarting(user):
+        reads.append(user)
+        if len(reads) <= 5:
+            raise OperationalError("server closed the connection unexpectedly\n\tThis probably means ...")
+        return latest(user)
+
+    monkeypatch.setattr(durable, "latest", restarting)
+    await Job.objects.filter(pk=job["job"]).aupdate(step=1)  # as a worker elsewhere would
+    frame = await socket.receive_json_from(timeout=WAIT)
+    assert (frame["status"], frame["step"]) == ("queued", 1)
+    lines = [record for record in caplog.records if record.name == "tasks.consumers"]
+    assert [record.levelno for record in lines] == [logging.WARNING, logging.INFO]
+    assert lines[0].getMessage() == (
+        f"Jobs page of user {alice.pk} cannot read its jobs (OperationalError: server closed the connection "
+        "unexpectedly This probably means ...); it keeps trying."
+    )
+    assert lines[0].exc_info is None and lines[1].getMessage() == f"Jobs page of user {alice.pk} reads its jobs again."
 
 
 @pytest.mark.parametrize("frame", [{"start": {"steps": 0}}, {"start": {"steps": 3, "fail_at": 4}}, {"begin": {}}])
