@@ -9,8 +9,8 @@ The worker runs each job at least once: each db_worker reports that it is alive 
 models.WorkerHeartbeat), and a job whose worker has not reported for settings.TASKS_JOB_STALE_SECONDS (it died:
 SIGKILL, power loss) is put back in the queue, so a job must be idempotent (running it twice
 does no harm). A job that raises is retried up to settings.TASKS_JOB_ATTEMPTS attempts in all, after
-settings.TASKS_JOB_RETRY_SECONDS, doubled each time; then it is marked failed, its traceback in the worker's log
-and in the database.
+settings.TASKS_JOB_RETRY_SECONDS, doubled each time up to a day; then it is marked failed, its traceback in the
+worker's log and in the database.
 
 Use the channel worker (`runworker`, the `tasks` demo) instead for work that may be lost: it is faster and lighter,
 and at most once.
@@ -66,6 +66,8 @@ __all__ = [
 # class, `task_result` the job (status READY again), `delay` the seconds before it may run.
 task_retrying = Signal()
 
+MAX_RETRY_SECONDS = 24 * 3600  # the longest pause between two attempts of a job, whatever the settings
+
 
 def attempts() -> int:
     """How many times a job is run at most before it is marked failed: settings.TASKS_JOB_ATTEMPTS."""
@@ -73,8 +75,10 @@ def attempts() -> int:
 
 
 def retry_delay(attempt: int) -> datetime.timedelta:
-    """How long a job waits after its `attempt`-th failed attempt: TASKS_JOB_RETRY_SECONDS, doubled each time."""
-    return datetime.timedelta(seconds=settings.TASKS_JOB_RETRY_SECONDS * 2 ** (attempt - 1))
+    """How long a job waits after its `attempt`-th failed attempt: TASKS_JOB_RETRY_SECONDS, doubled each time,
+    at most MAX_RETRY_SECONDS. Uncapped, 100 attempts an hour apart would wait 2 ** 98 hours, past any date."""
+    doublings = min(attempt - 1, MAX_RETRY_SECONDS.bit_length())  # enough to pass the cap; keeps the int small
+    return datetime.timedelta(seconds=min(settings.TASKS_JOB_RETRY_SECONDS * 2**doublings, MAX_RETRY_SECONDS))
 
 
 def stale_before() -> datetime.datetime:

@@ -67,6 +67,31 @@ def test_a_job_that_always_raises_ends_failed_after_its_last_attempt(caplog):
     assert CALLS["always"] == 3
 
 
+# The largest values settings.py accepts: every pause they give fits in a date.
+MOST_ATTEMPTS, LONGEST_RETRY_SECONDS = 100, 3600
+
+
+def test_the_pause_doubles_up_to_a_day_even_with_the_largest_settings(settings):
+    settings.TASKS_JOB_ATTEMPTS, settings.TASKS_JOB_RETRY_SECONDS = MOST_ATTEMPTS, LONGEST_RETRY_SECONDS
+    pauses = [background.retry_delay(attempt) for attempt in range(1, MOST_ATTEMPTS)]
+    hour = datetime.timedelta(hours=1)
+    assert pauses[:5] == [hour, 2 * hour, 4 * hour, 8 * hour, 16 * hour]
+    assert set(pauses[5:]) == {datetime.timedelta(seconds=background.MAX_RETRY_SECONDS)} == {24 * hour}
+
+
+def test_a_job_failing_late_with_the_largest_settings_waits_a_day_and_the_worker_goes_on(settings, caplog):
+    settings.TASKS_JOB_ATTEMPTS, settings.TASKS_JOB_RETRY_SECONDS = MOST_ATTEMPTS, LONGEST_RETRY_SECONDS
+    late = fails_until.enqueue("late", 1)
+    DBTaskResult.objects.filter(pk=late.id).update(worker_ids=[f"earlier-{n}" for n in range(MOST_ATTEMPTS - 2)])
+    after = fails_until.enqueue("after", 0)
+    run_worker()
+    row = stored(late)
+    assert row.status == background.TaskResultStatus.READY and len(row.worker_ids) == MOST_ATTEMPTS - 1
+    assert datetime.timedelta(hours=23) < row.run_after - timezone.now() <= datetime.timedelta(days=1)
+    assert f"failed on attempt {MOST_ATTEMPTS - 1} of {MOST_ATTEMPTS}; retrying in 86400.0 s" in caplog.text
+    assert stored(after).status == background.TaskResultStatus.SUCCESSFUL
+
+
 def test_a_job_whose_worker_died_is_queued_again_then_failed_after_its_last_attempt(settings):
     result = fails_until.enqueue("lost", 0)
     row = stored(result)
