@@ -4,6 +4,8 @@ Python's json.loads lets client input raise more than JSONDecodeError: Recursion
 ValueError for an integer of more than 4,300 digits. It also accepts what JSON does not allow (NaN, Infinity,
 1e999 read as infinity) and lone surrogates (`"\\ud800"`), which the Redis layer cannot encode and browsers
 cannot read back. loads() turns all of these into InvalidJSON, whose message can be shown to the client.
+A key given twice in one object is accepted, as JSON allows, and its last value kept: the contracts' parser
+(pydantic's) keeps the last one too, which tests/test_contracts.py checks.
 Used by every JSON consumer (consumers.JsonConsumer) and every view that parses a JSON body.
 """
 

@@ -111,6 +111,23 @@ async def test_frames_outside_the_contract_get_an_error_naming_the_field_and_nev
     ]
 
 
+async def test_a_key_given_twice_keeps_its_last_value_for_the_contract_and_the_handler_alike():
+    """JSON allows a key twice in an object; strictjson and the contract's parser (pydantic's) both keep the last
+    value, so no frame can pass the contract with one value and reach receive_json with another."""
+    assert await answers(
+        "/board/",
+        '{"to": {"x": 1}, "to": {"x": 2}}',
+        '{"to": {"x": 3}, "to": {"x": "3"}}',
+        '{"to": {"x": "4"}, "to": {"x": 4}}',
+        '{"to": {"x": 5, "x": "5"}}',
+    ) == [
+        {"moved": {"x": 2, "y": 0}},
+        {"error": "to.x: Input should be a valid integer."},
+        {"moved": {"x": 4, "y": 0}},
+        {"error": "to.x: Input should be a valid integer."},
+    ]
+
+
 async def test_a_contract_of_several_messages_takes_each_and_names_them_in_its_errors():
     ok, stop, wrong = await answers("/controls/", {"to": {"x": 1}}, {"stop": True}, {"stop": "now"})
     assert ok == {"ok": {"to": {"x": 1}}} and stop == {"ok": {"stop": True}}
