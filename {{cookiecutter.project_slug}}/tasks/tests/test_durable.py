@@ -268,7 +268,7 @@ async def test_on_the_in_memory_layer_a_failed_read_is_logged_once_and_the_page_
         return latest(user)
 
     monkeypatch.setattr(durable, "latest", restarting)
-    await Job.objects.filter(pk=job["job"]).aupdate(step=1)  # as a worker elsewhere would
+    await Job.objects.filter(result_id=job["job"]).aupdate(step=1)  # as a worker elsewhere would
     frame = await socket.receive_json_from(timeout=WAIT)
     assert (frame["status"], frame["step"]) == ("queued", 1)
     lines = [record for record in caplog.records if record.name == "tasks.consumers"]
