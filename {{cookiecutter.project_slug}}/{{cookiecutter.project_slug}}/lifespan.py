@@ -4,6 +4,9 @@ At startup the server runs the channel-layer checks itself (uvicorn and gunicorn
 wrong library version stops it with one line. An unreachable Redis does not: the server starts, serves pages,
 logs that it is not ready and re-checks until Redis answers (health.py).
 
+Once started, it freezes what startup loaded out of the garbage collector's sight (gc.freeze()): full
+collections then walk only the objects made since, so their pauses, which stall every socket, stay short.
+
 It also runs the background workers: `manage.py runworker` is a separate process, and the in-memory layer
 lives inside the server process, so a worker there would never see a message. With the in-memory layer the
 server runs every app's `channel_workers` itself (and runworker refuses to start); with Redis it leaves them
@@ -11,6 +14,7 @@ to `manage.py runworker <channel> ...`.
 """
 
 import asyncio
+import gc
 import logging
 
 from asgiref.sync import sync_to_async
@@ -43,6 +47,9 @@ async def lifespan(scope, receive, send):
             await health.check_channel_layer()
             watcher = asyncio.create_task(health.watch_channel_layer())
             workers = start_in_process_workers(channel_workers)
+            # What startup loaded lives as long as the process: frozen out of the collector's sight, a full
+            # collection, which stalls every socket of the process, walks only what came after (gc.freeze()).
+            gc.freeze()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await stop(watcher)

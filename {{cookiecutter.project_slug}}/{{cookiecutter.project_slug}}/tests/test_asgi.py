@@ -1,3 +1,5 @@
+import gc
+
 import pytest
 from channels.testing import ApplicationCommunicator
 
@@ -29,9 +31,11 @@ async def test_unknown_path_is_closed_with_not_found_code(connect):
 
 
 async def test_lifespan_starts_and_stops():
+    gc.unfreeze()
     communicator = ApplicationCommunicator(application, {"type": "lifespan", "asgi": {"version": "3.0"}})
     await communicator.send_input({"type": "lifespan.startup"})
     assert await communicator.receive_output() == {"type": "lifespan.startup.complete"}
+    assert gc.get_freeze_count() > 0  # what startup loaded is out of the collector's sight
     await communicator.send_input({"type": "lifespan.shutdown"})
     assert await communicator.receive_output() == {"type": "lifespan.shutdown.complete"}
     await communicator.wait()
