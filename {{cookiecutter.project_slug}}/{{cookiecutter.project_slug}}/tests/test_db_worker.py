@@ -1,7 +1,7 @@
 """manage.py db_worker (background.py's durable jobs): retries a job that raises, fails it after its last attempt,
 puts back a job whose worker died, and stops with one line on a database it cannot use.
 
-The worker runs as `db_worker --batch` in the test's thread: every job that is ready, then it returns.
+The worker runs as `db_worker --batch` in the test's process: every job that is ready, then it returns.
 """
 
 import datetime
@@ -104,6 +104,17 @@ def test_a_job_whose_worker_died_is_queued_again_then_failed_after_its_last_atte
         expected = background.TaskResultStatus.READY if attempt < 3 else background.TaskResultStatus.FAILED
         assert row.status == expected, attempt
     assert "stopped reporting on attempt 3" in row.traceback
+
+
+def test_a_batch_run_first_takes_back_the_job_of_a_dead_worker_and_runs_it(settings):
+    """A cron-only deployment (`db_worker --batch`) loses no job: each run takes back the jobs of dead workers."""
+    result = fails_until.enqueue("orphan", 0)
+    stored(result).claim("killed-0")
+    long_ago = timezone.now() - datetime.timedelta(seconds=settings.TASKS_JOB_STALE_SECONDS + 1)
+    DBTaskResult.objects.filter(pk=result.id).update(started_at=long_ago)
+    run_worker()
+    assert stored(result).status == background.TaskResultStatus.SUCCESSFUL
+    assert not WorkerHeartbeat.objects.exists()  # its own heartbeat ends with it
 
 
 def test_a_job_running_past_the_stale_time_is_left_to_its_worker_while_that_reports(settings, caplog):

@@ -16,6 +16,8 @@ What it changes:
   reads the jobs' states from the database when it reconnects.
 - A lost database stops it with one line on stderr and exit status 1, for systemd's Restart=on-failure or
   compose's restart policy to start it again.
+- One-off runs (`--batch`, `--max-tasks`: cron, tests) work the same way, with one thread, until it has run the
+  jobs that are ready.
 """
 
 import _thread
@@ -209,12 +211,18 @@ class Command(DbWorkerCommand):
         self.configure_logging(options["verbosity"])
         health.process_kind = health.DB_WORKER  # a lost Redis is logged with what it costs here
         self.options = options
-        if options["batch"] or options["max_tasks"]:
-            # One-off runs (tests, cron): the ready jobs in this thread, retries that are due at once included. No
-            # heartbeat: a serving worker takes a job of this run for lost after TASKS_JOB_STALE_SECONDS.
-            self.worker(0).run()
-            return
         self.stopping = threading.Event()
+        if options["batch"] or options["max_tasks"]:
+            # One-off runs (cron, tests): as a serving worker (heartbeat, the dead workers' jobs taken back first,
+            # signals, one line on a lost database), with one thread, until it has run the ready jobs (retries
+            # that are due at once included) or --max-tasks of them.
+            handlers = self.configure_signals()
+            try:
+                self.serve(one_off=True)
+            finally:
+                for name, handler in handlers.items():
+                    signal.signal(getattr(signal, name), handler)
+            return
         if options["reload"]:
             if os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
                 self.configure_signals()
@@ -244,10 +252,16 @@ class Command(DbWorkerCommand):
             excluded_queue_names=options["exclude_queues"].split(",") if options["exclude_queues"] else [],
         )
 
-    def configure_signals(self) -> None:
+    def configure_signals(self) -> dict[str, Any]:
+        """Stop on SIGINT, SIGTERM and SIGQUIT (shutdown()); returns the handlers replaced, by signal name (none
+        outside the main thread, where Python sets no handler)."""
+        replaced: dict[str, Any] = {}
+        if threading.current_thread() is not threading.main_thread():
+            return replaced
         for name in ("SIGINT", "SIGTERM", "SIGQUIT"):
             if hasattr(signal, name):
-                signal.signal(getattr(signal, name), self.shutdown)
+                replaced[name] = signal.signal(getattr(signal, name), self.shutdown)
+        return replaced
 
     def shutdown(self, signum: int, frame: Any) -> None:
         if self.stopping.is_set():
@@ -260,17 +274,18 @@ class Command(DbWorkerCommand):
         logger.warning("Received %s: finishing the running jobs (again to exit now).", signal.strsignal(signum))
         self.stopping.set()
 
-    def serve(self) -> None:
-        """Run --concurrency worker threads; this thread records their heartbeat and reclaims stale jobs until
-        told to stop."""
+    def serve(self, one_off: bool = False) -> None:
+        """Run --concurrency worker threads (one when `one_off`); this thread records their heartbeat and reclaims
+        stale jobs until told to stop (`one_off`: until its thread has run out of ready jobs)."""
         options = self.options
-        workers = [self.worker(number) for number in range(max(options["concurrency"], 1))]
+        workers = [self.worker(number) for number in range(1 if one_off else max(options["concurrency"], 1))]
         worker_ids = [worker.worker_id for worker in workers]
         threads = [threading.Thread(target=worker.run_guarded, daemon=True) for worker in workers]
         error: BaseException | None = None
         try:
             close_old_connections()
             beat(worker_ids)  # before the threads claim any job
+            reclaim_stale(options["backend_name"])  # a restarted worker takes back its dead predecessor's jobs now
         except DatabaseError as lost:
             error = lost
         else:
@@ -279,7 +294,7 @@ class Command(DbWorkerCommand):
         last_beat = time.monotonic()
         while error is None and not self.stopping.is_set():
             error = next((worker.error for worker in workers if worker.error), None)
-            if error:
+            if error or (one_off and not any(thread.is_alive() for thread in threads)):
                 break
             try:
                 close_old_connections()
