@@ -130,9 +130,7 @@ async def apush_state(job_id: str) -> None:
     try:
         await apush(user_group(TOPIC, job.user_id), state(job))
     except health.unreachable_errors() as error:
-        fix = health.misconfiguration(error)  # a refused password is a ConnectionError too
-        problem = f"cannot use Redis: {fix}" if fix else f"cannot reach Redis: {health.one_line(error)}"
-        health.report(health.CHANNEL_LAYER, f"the channel layer {problem}")
+        health.report_redis_error(error)
         return
     health.report(health.CHANNEL_LAYER, None)
 

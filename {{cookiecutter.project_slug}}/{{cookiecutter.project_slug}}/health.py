@@ -128,6 +128,15 @@ def report(dependency, problem):
         logger.warning("Ready again: the %s answers.", dependency.replace("_", " "))
 
 
+def report_redis_error(error):
+    """Record that the channel layer failed with the Redis `error` (one of unreachable_errors()) and return what
+    to correct when a setting caused it (misconfiguration()), else None: Redis is away."""
+    fix = misconfiguration(error)  # a refused password is a ConnectionError too
+    problem = f"cannot use Redis: {fix}" if fix else f"cannot reach Redis: {one_line(error)}"
+    report(CHANNEL_LAYER, f"the channel layer {problem}")
+    return fix
+
+
 def channel_layer_problem(alias=DEFAULT_CHANNEL_LAYER):
     """One line saying which Redis hosts of the layer do not answer, or None (also for the in-memory layer)."""
     from {{ cookiecutter.project_slug }}.checks import redis_problems
@@ -284,10 +293,7 @@ class DependencyGuard:
         try:
             return await self.application(scope, receive, tracking_send)
         except unreachable_errors() as error:
-            fix = misconfiguration(error)  # a refused password is a ConnectionError too
-            problem = f"cannot use Redis: {fix}" if fix else f"cannot reach Redis: {error}"
-            report(CHANNEL_LAYER, f"the channel layer {problem}")
-            why = fix or "Redis is unreachable"
+            why = report_redis_error(error) or "Redis is unreachable"
             if scope["type"] != "websocket":
                 logger.warning("Worker for channel %s stopped: %s.", scope.get("channel"), why)
                 return None
