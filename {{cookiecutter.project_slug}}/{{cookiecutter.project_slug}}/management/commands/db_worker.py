@@ -298,10 +298,12 @@ class Command(DbWorkerCommand):
                 break
             try:
                 close_old_connections()
+                # Once a heartbeat: a worker is taken for dead only after several missed ones, so reclaiming (a
+                # write transaction) more often would find nothing more.
                 if time.monotonic() - last_beat >= background.heartbeat_seconds():
                     beat(worker_ids)
+                    reclaim_stale(options["backend_name"])
                     last_beat = time.monotonic()
-                reclaim_stale(options["backend_name"])
             except DatabaseError as lost:
                 error = lost
                 break
