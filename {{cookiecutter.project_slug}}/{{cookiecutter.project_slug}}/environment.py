@@ -95,9 +95,8 @@ def redis_url_problem(url):
             dbs = [parts.path.strip("/"), *dbs]
     if any(not db.isascii() or not db.isdigit() for db in dbs):
         return "a URL whose database is a number, e.g. redis://127.0.0.1:6379/0"
-    from redis.connection import (
-        parse_url,
-    )  # here, so a project on the in-memory layer never imports redis
+    # Here, so a project on the in-memory layer never imports redis.
+    from redis.connection import parse_url
 
     try:
         parse_url(url)

@@ -212,8 +212,9 @@ PRESENCE_HEARTBEAT_SECONDS = env_int("PRESENCE_HEARTBEAT_SECONDS", 10, minimum=1
 HISTORY_KEEP = env_int("HISTORY_KEEP", 1000, minimum=1)
 
 # Durable jobs (background.py), stored in the database and run by `manage.py db_worker`: attempts per job, the
-# pause after a failed attempt (doubled each time), how long a job may run before it is taken for lost and run
-# again (longer than any job runs), and the jobs one worker process runs at once.
+# pause after a failed attempt (doubled each time), how long a worker may go without reporting (its heartbeat,
+# every fifth of that) before its running jobs are taken for lost and run again, and the jobs one worker process
+# runs at once.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 TASKS_JOB_ATTEMPTS = env_int("TASKS_JOB_ATTEMPTS", 3, minimum=1, maximum=100)
 TASKS_JOB_RETRY_SECONDS = env_int("TASKS_JOB_RETRY_SECONDS", 2, maximum=3600)
