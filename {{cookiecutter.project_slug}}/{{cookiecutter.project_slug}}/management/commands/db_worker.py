@@ -140,13 +140,12 @@ def requeue(db_task_result: "DBTaskResult[Any, Any]", delay: datetime.timedelta)
 def beat(worker_ids: list[str]) -> None:
     """Record that the threads `worker_ids` of this process are alive now (models.WorkerHeartbeat)."""
     now = timezone.now()
-    if WorkerHeartbeat.objects.filter(worker_id__in=worker_ids).update(seen_at=now) < len(worker_ids):
-        WorkerHeartbeat.objects.bulk_create(
-            [WorkerHeartbeat(worker_id=worker_id, seen_at=now) for worker_id in worker_ids],
-            update_conflicts=True,
-            unique_fields=["worker_id"],
-            update_fields=["seen_at"],
-        )
+    WorkerHeartbeat.objects.bulk_create(  # one upsert: new ids are inserted, known ones get `now`
+        [WorkerHeartbeat(worker_id=worker_id, seen_at=now) for worker_id in worker_ids],
+        update_conflicts=True,
+        unique_fields=["worker_id"],
+        update_fields=["seen_at"],
+    )
 
 
 def reclaim_stale(backend_name: str) -> int:
