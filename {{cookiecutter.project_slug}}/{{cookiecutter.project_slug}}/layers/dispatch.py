@@ -29,37 +29,51 @@ Source = Callable[[], Awaitable[Any]]
 
 async def await_many_dispatch(consumer_callables: Sequence[Source], dispatch: Callable[[Any], Awaitable[Any]]) -> None:
     """Call `dispatch(message)` with each message that the `consumer_callables` (async callables of no arguments)
-    return, one at a time; never returns: it ends with the first error of a source or of dispatch, re-raised."""
-    loop = asyncio.get_running_loop()
-    handoff: asyncio.Queue[tuple[Any, asyncio.Future[None] | None, BaseException | None]] = asyncio.Queue()
+    return, one at a time; never returns: it ends with the first error of a source or of dispatch, re-raised.
+
+    The first source (a consumer's socket `receive`) is read and dispatched by the calling task itself; each other
+    source (its channel) by a reader task of its own, which dispatches under the same lock. A message from a
+    reader is dispatched in that reader's task: a contextvar a handler sets is seen by later handlers of the same
+    source, not of the other (the context they start from is the caller's at the loop's start)."""
+    first, *others = consumer_callables
+    lock = asyncio.Lock()  # FIFO: a message waiting to be dispatched is dispatched before one read later
+    consumer = asyncio.current_task()
+    assert consumer is not None
+    running, failure = True, None
 
     async def read(source: Source) -> None:
         try:
             while True:
                 message = await source()
-                dispatched = loop.create_future()
-                handoff.put_nowait((message, dispatched, None))
-                await dispatched
-        except asyncio.CancelledError:
+                async with lock:
+                    await dispatch(message)
+        except asyncio.CancelledError as cancelled:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
-                raise  # the loop below ends: it cancels its readers
-            handoff.put_nowait((None, None, asyncio.CancelledError()))  # the source itself was cancelled
+                raise  # the loop ends: it cancelled its readers
+            await fail(cancelled)  # the source itself was cancelled
         except BaseException as error:
-            handoff.put_nowait((None, None, error))
+            await fail(error)
 
-    readers = [asyncio.create_task(read(source)) for source in consumer_callables]
+    async def fail(error: BaseException) -> None:
+        nonlocal failure
+        async with lock:  # once the message being dispatched is done, as Channels' loop would notice it
+            if running and failure is None:
+                failure = error
+                consumer.cancel()
+
+    readers = [asyncio.create_task(read(source)) for source in others]
     try:
         while True:
-            message, dispatched, error = await handoff.get()
-            if error is not None:
-                raise error
-            try:
+            message = await first()
+            async with lock:
                 await dispatch(message)
-            finally:
-                if dispatched is not None and not dispatched.done():
-                    dispatched.set_result(None)  # its reader reads its source again
+    except asyncio.CancelledError:
+        if failure is not None and consumer.uncancel() == 0:  # cancelled by a reader, not from outside
+            raise failure from None
+        raise
     finally:
+        running = False
         for reader in readers:
             reader.cancel()
         for reader in readers:

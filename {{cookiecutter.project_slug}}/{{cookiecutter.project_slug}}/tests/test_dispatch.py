@@ -13,7 +13,8 @@ LOOPS = [pytest.param(channels_loop, id="channels"), pytest.param(dispatch.await
 
 
 class Source:
-    """An async callable of no arguments, as a consumer's `receive`: returns what was put, counts its reads."""
+    """An async callable of no arguments, as a consumer's `receive`: returns what was put (raises it if it is an
+    exception), counts its reads."""
 
     def __init__(self):
         self.queue = asyncio.Queue()
@@ -23,10 +24,13 @@ class Source:
     async def __call__(self):
         self.reads += 1
         try:
-            return await self.queue.get()
+            item = await self.queue.get()
         except asyncio.CancelledError:
             self.cancelled += 1
             raise
+        if isinstance(item, BaseException):
+            raise item
+        return item
 
 
 def test_every_consumer_of_the_project_uses_our_loop():
@@ -79,6 +83,47 @@ async def test_an_error_of_a_source_ends_the_loop_with_it(loop):
     with pytest.raises(ConnectionError, match="the layer is gone"):
         await asyncio.wait_for(running, 5)
     assert socket.cancelled == 1
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+async def test_an_error_of_a_source_ends_the_loop_once_the_message_under_way_is_dispatched(loop):
+    socket, channel = Source(), Source()
+    finished, release = [], asyncio.Event()
+
+    async def handle(message):
+        await release.wait()
+        finished.append(message)
+
+    running = asyncio.create_task(loop([socket, channel], handle))
+    socket.queue.put_nowait("under way")
+    for _ in range(10):
+        await asyncio.sleep(0)
+    channel.queue.put_nowait(ConnectionError("the layer is gone"))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert not running.done()
+    release.set()
+    with pytest.raises(ConnectionError, match="the layer is gone"):
+        await asyncio.wait_for(running, 5)
+    assert finished == ["under way"]
+
+
+async def test_the_first_source_is_read_and_dispatched_in_the_calling_task():
+    # A consumer's socket: its messages cost no task switch (Channels' own loop reads it in a new task each time).
+    seen_in = []
+
+    async def socket():
+        seen_in.append(("read", asyncio.current_task()))
+        return "hello"
+
+    async def handle(message):
+        seen_in.append(("dispatched", asyncio.current_task()))
+        raise StopConsumer
+
+    with pytest.raises(StopConsumer):
+        async with asyncio.timeout(5):
+            await dispatch.await_many_dispatch([socket, Source()], handle)
+    assert seen_in == [("read", asyncio.current_task()), ("dispatched", asyncio.current_task())]
 
 
 @pytest.mark.parametrize("loop", LOOPS)
