@@ -5,6 +5,8 @@ socket with its login.
   (the site's own scheme, host and port, or DJANGO_CSRF_TRUSTED_ORIGINS); each refusal is logged with its reason.
   Channels' AllowedHostsOriginValidator compares the host only, and the browser sends the session cookie to
   every port of a host.
+- SocketSessionMiddleware: Channels' SessionMiddleware for sockets, without its check of the session on every
+  frame the consumer sends.
 - TokenAuthMiddleware: `?token=<signed token>` in the socket URL sets scope["user"] (see tokens.py). Without a
   token the user is whatever the session cookie says. A forged, altered, expired or revoked token, or one issued
   for another socket path, makes the user anonymous, even with a session cookie: a client that sends a token
@@ -25,10 +27,12 @@ import logging
 import random
 import re
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
 from channels.layers import get_channel_layer
 from channels.middleware import BaseMiddleware
+from channels.sessions import InstanceSessionWrapper, SessionMiddleware
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
@@ -123,6 +127,20 @@ def request_for(scope):
     # The query string is not needed and may not be valid UTF-8, which ASGIRequest would fail to decode.
     http_scope = {**scope, "type": "http", "method": "GET", "scheme": scheme, "query_string": b""}
     return ASGIRequest(http_scope, io.BytesIO())
+
+
+class SocketSessionMiddleware(SessionMiddleware):
+    """Channels' SessionMiddleware (scope["session"] from the session cookie) for WebSocket scopes.
+
+    Channels wraps the consumer's send() to save a changed session, but only on an `http.response.start`, which a
+    socket never sends; the wrapper still reads the session twice for every frame. Here the consumer sends
+    straight to the server. As with Channels' own, a consumer that changes the session saves it itself
+    (`await self.scope["session"].asave()`)."""
+
+    async def __call__(self, scope, receive, send):
+        wrapper = InstanceSessionWrapper(scope, send)
+        await wrapper.resolve_session()
+        return await self.inner(wrapper.scope, receive, send)  # type: ignore[call-arg,misc]  # stubs: any ASGI
 
 
 class TokenAuthMiddleware(BaseMiddleware):
@@ -296,39 +314,45 @@ class SocketLifetimeMiddleware:
         group_expiry = getattr(get_channel_layer(), "group_expiry", None) if scope["type"] == "websocket" else None
         if not group_expiry:
             return await self.inner(scope, receive, send)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + group_expiry * random.uniform(self.MIN_AGE, self.MAX_AGE)
-        pending = None  # the server's receive() still waited on when the deadline passed
-        expired = False
+        expired = interrupted = closed = False
+        waiting: asyncio.Task[Any] | None = None  # the task waiting on the server's receive() now
+
+        def expire():
+            nonlocal expired, interrupted
+            expired = True
+            if waiting is not None:
+                interrupted = True
+                waiting.cancel()  # wakes its receive_until_expired(), which closes the socket
 
         async def receive_until_expired():
-            nonlocal pending, expired
-            if expired:
-                return {"type": "websocket.disconnect", "code": EXPIRED}
-            if pending is None:
-                pending = asyncio.ensure_future(receive())
-            try:
-                done, _ = await asyncio.wait({pending}, timeout=max(0, deadline - loop.time()))
-            except asyncio.CancelledError:
-                pending.cancel()
-                raise
-            if done:
-                message, pending = pending.result(), None
-                return message
-            pending.cancel()
-            expired = True
-            await send({"type": "websocket.close", "code": EXPIRED})
+            nonlocal waiting, interrupted, closed
+            if not expired:
+                waiting = asyncio.current_task()
+                try:
+                    return await receive()
+                except asyncio.CancelledError:
+                    if not interrupted or waiting is None or waiting.uncancel():
+                        raise  # cancelled from outside too
+                finally:
+                    waiting, interrupted = None, False
+            if not closed:
+                closed = True
+                try:
+                    await send({"type": "websocket.close", "code": EXPIRED})
+                except Exception:
+                    logger.debug("The client left before its socket could be closed.", exc_info=True)
             return {"type": "websocket.disconnect", "code": EXPIRED}
 
         async def send_unless_expired(message):
             if not expired:  # the socket is closed already: what the consumer still sends goes nowhere
                 await send(message)
 
+        # One timer for the socket's life, where a wait with a timeout on each receive() cost a task per message.
+        timer = asyncio.get_running_loop().call_later(group_expiry * random.uniform(self.MIN_AGE, self.MAX_AGE), expire)
         try:
             return await self.inner(scope, receive_until_expired, send_unless_expired)
         finally:
-            if pending is not None:
-                pending.cancel()
+            timer.cancel()
 
 
 class SocketCapMiddleware:
