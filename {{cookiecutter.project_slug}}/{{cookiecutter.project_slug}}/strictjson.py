@@ -43,7 +43,7 @@ def loads(text: str | bytes) -> Any:
     if depth:
         raise InvalidJSON(f"JSON nested deeper than {MAX_DEPTH} levels is not accepted.")
     try:
-        value = json.loads(text, parse_constant=reject_constant, parse_float=finite_float)
+        value = DECODER.decode(text)
     except InvalidJSON:
         raise
     except json.JSONDecodeError as error:
@@ -101,4 +101,9 @@ def has_lone_surrogate(value):
 
 def dumps(value: Any) -> str:
     """`value` as JSON text; raises ValueError rather than write NaN or Infinity, which clients cannot parse."""
-    return json.dumps(value, allow_nan=False)
+    return ENCODER.encode(value)
+
+
+# Made once: json.loads() and json.dumps() with any option build a new decoder or encoder for every call.
+DECODER = json.JSONDecoder(parse_constant=reject_constant, parse_float=finite_float)
+ENCODER = json.JSONEncoder(allow_nan=False)
