@@ -5,8 +5,9 @@ and the consumers' dispatch loop.
 - redis.py: SingleReaderRedisChannelLayer, patching channels-redis's RedisChannelLayer (REDIS_URL or REDIS_SENTINELS).
 - dispatch.py: the loop in which every consumer reads its socket and its channel, patching Channels'
   await_many_dispatch (apps.py installs it).
+- buffers.py: ChannelBuffer, the per-socket message buffer both layers keep in place of an asyncio.Queue.
 
-All three reach into members of the library minors in PATCHED_MINORS. pyproject.toml pins those minors, and
+The three patches reach into members of the library minors in PATCHED_MINORS. pyproject.toml pins those minors, and
 a system check (checks.py, layers.E001) fails every command and the server start if another one is installed.
 
 Each patch keeps its library's public contract: tests/test_layers_contract.py runs the same tests on the

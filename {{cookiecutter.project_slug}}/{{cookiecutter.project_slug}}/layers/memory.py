@@ -9,7 +9,8 @@ What it changes, and why:
   group_send() skips (and takes out of every group) a member holding an expired message and drops a membership
   older than group_expiry, and send() and group_add() first drop what Channels' last scan (at the last receive()
   or group_send()) would have dropped.
-- A queue is built only when a channel has none (Channels' `setdefault` builds a throwaway one on every call).
+- A queue is built only when a channel has none (Channels' `setdefault` builds a throwaway one on every call), and
+  it is a ChannelBuffer (buffers.py), a tenth of an asyncio.Queue's memory.
 - group_send puts into each member's queue directly, instead of starting a Task per member.
 - A message whose values are all immutable is copied with dict(), which is what deepcopy returns for it; any
   other message is still deep-copied for each member.
@@ -20,8 +21,9 @@ none.
 
 Upstream: no Channels issue tracks the per-message scan (channels#1976 reworked this layer and kept it).
 Private members of channels.layers.InMemoryChannelLayer used here: `_clean_expired`, `channels` (channel ->
-asyncio.Queue of (expires_at, message) pairs, read at `_queue[0]` as Channels' scan does), `groups`, `expiry`,
-`group_expiry`, `get_capacity`, `_remove_from_groups`; send(), receive() and group_send() are replaced whole.
+queue of (expires_at, message) pairs, read at `_queue[0]` as Channels' scan does), `groups`, `expiry`,
+`group_expiry`, `get_capacity`, `_remove_from_groups` (its scan reads each queue's `empty()`, `_queue[0]` and
+`get_nowait()`, which ChannelBuffer keeps); send(), receive() and group_send() are replaced whole.
 Delete this file when Channels' own receive() and group_send() stop scanning every queue on each call; then point
 settings.channel_layers_for at channels.layers.InMemoryChannelLayer, delete tests/test_layers_memory.py and run
 tests/test_layers_contract.py on Channels' class alone.
@@ -33,6 +35,8 @@ from copy import deepcopy
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
+
+from {{ cookiecutter.project_slug }}.layers.buffers import ChannelBuffer
 
 CLEAN_INTERVAL = 1.0  # seconds between expiry scans
 IMMUTABLE = frozenset({str, bytes, int, float, bool, type(None)})
@@ -73,9 +77,11 @@ class FanOutInMemoryChannelLayer(InMemoryChannelLayer):
 
     def _queue(self, channel):
         queue = self.channels.get(channel)
-        if queue is None:
-            queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
-        return queue
+        if queue is not None:
+            return queue
+        buffer = ChannelBuffer(self.get_capacity(channel))
+        self.channels[channel] = buffer  # type: ignore[assignment]  # the stubs say asyncio.Queue
+        return buffer
 
     def _put(self, channel, message):
         try:
