@@ -162,7 +162,9 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
         await super().websocket_disconnect(message)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
-        if not await self.within_rate_limit():
+        bucket = self.bucket or self.make_bucket()
+        if not bucket.take():
+            await self.refuse_over_rate_limit(bucket)
             return
         if text_data is None:
             await self.send_error("Binary frames are not accepted: send JSON text.")
@@ -195,21 +197,21 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
     async def send_error(self, message: str) -> None:
         await self.send_json({"error": message})
 
-    async def within_rate_limit(self) -> bool:
-        """Whether this frame may be handled; if not, tell the client (once a run) or close the socket."""
-        if self.bucket is None:
-            rate, burst = self.messages_per_second, self.message_burst
-            self.bucket = TokenBucket(
-                settings.SOCKET_MESSAGES_PER_SECOND if rate is None else rate,
-                settings.SOCKET_MESSAGE_BURST if burst is None else burst,
-            )
-        if self.bucket.take():
-            return True
-        if self.bucket.dropped == self.bucket.burst + 1:
+    def make_bucket(self) -> "TokenBucket":
+        """This socket's token bucket, made on its first frame from the class's rate or the settings."""
+        rate, burst = self.messages_per_second, self.message_burst
+        self.bucket = TokenBucket(
+            settings.SOCKET_MESSAGES_PER_SECOND if rate is None else rate,
+            settings.SOCKET_MESSAGE_BURST if burst is None else burst,
+        )
+        return self.bucket
+
+    async def refuse_over_rate_limit(self, bucket: "TokenBucket") -> None:
+        """A frame over the limit was dropped: tell the client (once a run), or close the socket."""
+        if bucket.dropped == bucket.burst + 1:
             await self.close(code=RATE_LIMITED)
-        elif self.bucket.streak == 1:  # the first frame dropped since one was handled
-            await self.send_error(f"Too many messages: at most {self.bucket.rate:g} a second. This one was dropped.")
-        return False
+        elif bucket.streak == 1:  # the first frame dropped since one was handled
+            await self.send_error(f"Too many messages: at most {bucket.rate:g} a second. This one was dropped.")
 
 
 class TokenBucket:
