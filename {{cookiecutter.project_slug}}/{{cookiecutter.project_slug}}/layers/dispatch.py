@@ -19,6 +19,7 @@ minor (layers.PATCHED_MINORS; checks.py fails another minor).
 """
 
 import asyncio
+import collections
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -32,11 +33,11 @@ async def await_many_dispatch(consumer_callables: Sequence[Source], dispatch: Ca
     return, one at a time; never returns: it ends with the first error of a source or of dispatch, re-raised.
 
     The first source (a consumer's socket `receive`) is read and dispatched by the calling task itself; each other
-    source (its channel) by a reader task of its own, which dispatches under the same lock. A message from a
+    source (its channel) by a reader task of its own. They take turns, first come first served. A message from a
     reader is dispatched in that reader's task: a contextvar a handler sets is seen by later handlers of the same
     source, not of the other (the context they start from is the caller's at the loop's start)."""
     first, *others = consumer_callables
-    lock = asyncio.Lock()  # FIFO: a message waiting to be dispatched is dispatched before one read later
+    turns = Turns()
     consumer = asyncio.current_task()
     assert consumer is not None
     running, failure = True, None
@@ -45,8 +46,11 @@ async def await_many_dispatch(consumer_callables: Sequence[Source], dispatch: Ca
         try:
             while True:
                 message = await source()
-                async with lock:
+                await turns.take()
+                try:
                     await dispatch(message)
+                finally:
+                    turns.pass_on()
         except asyncio.CancelledError as cancelled:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -57,17 +61,23 @@ async def await_many_dispatch(consumer_callables: Sequence[Source], dispatch: Ca
 
     async def fail(error: BaseException) -> None:
         nonlocal failure
-        async with lock:  # once the message being dispatched is done, as Channels' loop would notice it
+        await turns.take()  # once the message being dispatched is done, as Channels' loop would notice it
+        try:
             if running and failure is None:
                 failure = error
                 consumer.cancel()
+        finally:
+            turns.pass_on()
 
     readers = [asyncio.create_task(read(source)) for source in others]
     try:
         while True:
             message = await first()
-            async with lock:
+            await turns.take()
+            try:
                 await dispatch(message)
+            finally:
+                turns.pass_on()
     except asyncio.CancelledError:
         if failure is not None and consumer.uncancel() == 0:  # cancelled by a reader, not from outside
             raise failure from None
@@ -81,6 +91,39 @@ async def await_many_dispatch(consumer_callables: Sequence[Source], dispatch: Ca
                 await reader
             except asyncio.CancelledError:
                 pass
+
+
+class Turns:
+    """asyncio.Lock's fairness without its cost on every message: take() returns at once when no one holds the
+    turn (asyncio.Lock's acquire() is two coroutines, and a generator over its waiters once it has had any), else
+    waits first come first served; pass_on() gives the turn to the next waiter."""
+
+    def __init__(self) -> None:
+        self.taken = False
+        self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def take(self) -> None:
+        if not self.taken and not self.waiting:
+            self.taken = True
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self.waiting.append(turn)
+        try:
+            await turn  # pass_on() leaves `taken` set for us
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.pass_on()  # given the turn, then cancelled before it ran: the next waiter's
+            elif turn in self.waiting:  # pass_on() drops cancelled turns it meets
+                self.waiting.remove(turn)
+            raise
+
+    def pass_on(self) -> None:
+        while self.waiting:
+            turn = self.waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.taken = False
 
 
 def install() -> None:

@@ -149,3 +149,30 @@ async def test_cancelling_the_loop_cancels_the_reads(loop):
     with pytest.raises(asyncio.CancelledError):
         await running
     assert socket.cancelled == 1 and channel.cancelled == 1
+
+
+async def settle():
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+async def test_turns_are_taken_first_come_first_served_and_a_cancelled_turn_is_passed_on():
+    turns, order = dispatch.Turns(), []
+
+    async def take(name):
+        await turns.take()
+        order.append(name)
+
+    await turns.take()  # held
+    waiters = [asyncio.create_task(take(name)) for name in ("a", "b", "c")]
+    await asyncio.sleep(0)
+    turns.pass_on()  # to "a"...
+    waiters[0].cancel()  # ...cancelled before it ran: "b" gets it
+    await settle()
+    assert order == ["b"]
+    turns.pass_on()
+    await settle()
+    assert order == ["b", "c"]
+    turns.pass_on()
+    assert not turns.taken and not turns.waiting
+    await turns.take()  # free again: at once
