@@ -1,6 +1,7 @@
 """FanOutInMemoryChannelLayer keeps the semantics of Channels' own in-memory layer (layers/memory.py)."""
 
 import asyncio
+from copy import deepcopy
 
 import pytest
 from channels.exceptions import ChannelFull
@@ -30,6 +31,22 @@ async def test_each_member_of_a_group_gets_its_own_copy_of_a_message():
     messages[0]["payload"]["items"].append(2)
     assert [message["payload"]["items"] for message in messages] == [[1, 2], [1], [1]]
     assert {message["text"] for message in messages} == {"hi"}
+
+
+def test_a_copy_equals_deepcopys_and_shares_nothing_mutable():
+    message = {
+        "type": "history.entry",
+        "seq": 3,
+        "data": {"message": "hi", "tags": ["a", {"b": [1.5, None, True]}], "raw": b"x"},
+        "pair": ([1], "two"),
+        "seen": {1, 2},
+    }
+    copy = memory.copy_message(message)
+    assert copy == deepcopy(message)
+    mutable = [(copy, message), (copy["data"], message["data"]), (copy["data"]["tags"], message["data"]["tags"])]
+    mutable += [(copy["data"]["tags"][1]["b"], message["data"]["tags"][1]["b"]), (copy["pair"][0], message["pair"][0])]
+    mutable += [(copy["seen"], message["seen"])]
+    assert all(ours is not theirs for ours, theirs in mutable)
 
 
 async def test_a_full_socket_misses_room_messages_and_a_direct_send_to_it_raises():
