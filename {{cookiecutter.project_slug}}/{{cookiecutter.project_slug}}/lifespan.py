@@ -4,8 +4,9 @@ At startup the server runs the channel-layer checks itself (uvicorn and gunicorn
 wrong library version stops it with one line. An unreachable Redis does not: the server starts, serves pages,
 logs that it is not ready and re-checks until Redis answers (health.py).
 
-Once started, it freezes what startup loaded out of the garbage collector's sight (gc.freeze()): full
-collections then walk only the objects made since, so their pauses, which stall every socket, stay short.
+Once started, it keeps full garbage collections short (garbage.py): what startup loaded, then what survives each
+full collection, is frozen out of the collector's sight, so that their pauses, which stall every socket, stay
+short with thousands of sockets open.
 
 It also runs the background workers: `manage.py runworker` is a separate process, and the in-memory layer
 lives inside the server process, so a worker there would never see a message. With the in-memory layer the
@@ -14,14 +15,13 @@ to `manage.py runworker <channel> ...`.
 """
 
 import asyncio
-import gc
 import logging
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.routing import ChannelNameRouter
 
-from {{ cookiecutter.project_slug }} import health
+from {{ cookiecutter.project_slug }} import garbage, health
 from {{ cookiecutter.project_slug }}.checks import startup_problems
 from {{ cookiecutter.project_slug }}.layers import is_in_memory
 from {{ cookiecutter.project_slug }}.layers.worker import BoundedWorker
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 
 async def lifespan(scope, receive, send):
-    workers = watcher = None
+    workers = watcher = freezing = None
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
@@ -47,13 +47,14 @@ async def lifespan(scope, receive, send):
             await health.check_channel_layer()
             watcher = asyncio.create_task(health.watch_channel_layer())
             workers = start_in_process_workers(channel_workers)
-            # What startup loaded lives as long as the process: frozen out of the collector's sight, a full
-            # collection, which stalls every socket of the process, walks only what came after (gc.freeze()).
-            gc.freeze()
+            freezing = garbage.SurvivorFreezing()
+            freezing.start()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await stop(watcher)
             await stop(workers)
+            if freezing is not None:
+                freezing.stop()
             await send({"type": "lifespan.shutdown.complete"})
             return
 
