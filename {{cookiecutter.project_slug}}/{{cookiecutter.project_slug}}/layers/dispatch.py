@@ -19,7 +19,6 @@ minor (layers.PATCHED_MINORS; checks.py fails another minor).
 """
 
 import asyncio
-import collections
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -100,7 +99,7 @@ class Turns:
 
     def __init__(self) -> None:
         self.taken = False
-        self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.waiting: list[asyncio.Future[None]] = []  # a list: an empty deque takes 0.6 KB, for every socket
 
     async def take(self) -> None:
         if not self.taken and not self.waiting:
@@ -119,7 +118,7 @@ class Turns:
 
     def pass_on(self) -> None:
         while self.waiting:
-            turn = self.waiting.popleft()
+            turn = self.waiting.pop(0)
             if not turn.done():
                 turn.set_result(None)
                 return
