@@ -31,7 +31,6 @@ from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
 from channels.layers import get_channel_layer
-from channels.middleware import BaseMiddleware
 from channels.sessions import InstanceSessionWrapper, SessionMiddleware
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
@@ -143,16 +142,20 @@ class SocketSessionMiddleware(SessionMiddleware):
         return await self.inner(wrapper.scope, receive, send)  # type: ignore[call-arg,misc]  # stubs: any ASGI
 
 
-class TokenAuthMiddleware(BaseMiddleware):
+class TokenAuthMiddleware:
     """Sets scope["user"] from `?token=` (the last one, as parse_qs reads it) for the socket's path, and
-    scope[TOKEN_SESSION] to the login session the token was issued to."""
+    scope[TOKEN_SESSION] to the login session the token was issued to. The scope is copied only then (Channels'
+    BaseMiddleware copies it for every socket, and the copy lives as long as the socket)."""
+
+    def __init__(self, inner):
+        self.inner = inner
 
     async def __call__(self, scope, receive, send):
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if "token" in query:
             user, session = await login_for_token(query["token"][-1], scope.get("path", ""))
             scope = {**scope, "user": user, TOKEN_SESSION: session}
-        return await super().__call__(scope, receive, send)
+        return await self.inner(scope, receive, send)
 
 
 class LoginLifetimeMiddleware:
