@@ -4,14 +4,16 @@ Every consumer reads its two sources (the socket's `receive` and its channel on 
 `channels.utils.await_many_dispatch`, which for every message creates a new task for the next read and waits on
 all of them with `asyncio.wait(return_when=FIRST_COMPLETED)`: about 6 µs of CPU per message, a fifth of what
 an echo costs the server (python/cpython#74741: asyncio.wait with FIRST_COMPLETED is slow). `await_many_dispatch`
-below keeps one reader task per source for the consumer's life, which hands each message over and waits until it
-has been dispatched.
+below reads the socket in the consumer's own task and the channel in one reader task for the consumer's life.
 
 What stays as in Channels (tests/test_dispatch.py runs each case on both loops): messages are dispatched one at a
 time, in the order they arrive; a source is read again only once its last message has been dispatched (no
 buffering: a slow consumer still pushes back on its client and on the layer); an error raised by a source or by
-dispatch (StopConsumer included) ends the loop with that error; when the loop ends or is cancelled, the reads
-under way are cancelled.
+dispatch (StopConsumer included) ends the loop with that error, and nothing is dispatched after a dispatch that
+raised; when the loop ends or is cancelled, the reads under way are cancelled; a contextvar a handler sets holds
+in later handlers. What differs, on Python 3.11 only: a channel message's handler runs in a copy of the
+consumer's context made when the loop starts, so what a handler sets after that (translation.activate() in
+connect()) is not seen there; on 3.12+ both run in the consumer's own context.
 
 `install()` puts it in place of the name `channels.consumer` calls (apps.py calls it at startup). It can go when
 Channels' own loop stops creating a task per message (django/channels#2228 reworks it): check at each Channels
@@ -32,9 +34,10 @@ async def await_many_dispatch(consumer_callables: Sequence[Source], dispatch: Ca
     return, one at a time; never returns: it ends with the first error of a source or of dispatch, re-raised.
 
     The first source (a consumer's socket `receive`) is read and dispatched by the calling task itself; each other
-    source (its channel) by a reader task of its own. They take turns, first come first served. A message from a
-    reader is dispatched in that reader's task: a contextvar a handler sets is seen by later handlers of the same
-    source, not of the other (the context they start from is the caller's at the loop's start)."""
+    source (its channel) by a reader task of its own. They take turns, first come first served. A dispatch that
+    raises ends the loop before anything else is dispatched. On Python 3.12+ the readers run in the calling task's
+    context; on 3.11 (no Task.get_context()) in a copy of it made at the loop's start: a contextvar a socket
+    handler sets after that (translation.activate() in connect()) is not seen by the channel's handlers there."""
     first, *others = consumer_callables
     turns = Turns()
     consumer = asyncio.current_task()
@@ -42,33 +45,47 @@ async def await_many_dispatch(consumer_callables: Sequence[Source], dispatch: Ca
     running, failure = True, None
 
     async def read(source: Source) -> None:
+        reader = asyncio.current_task()
+        assert reader is not None
         try:
             while True:
                 message = await source()
                 await turns.take()
                 try:
                     await dispatch(message)
+                except BaseException as error:
+                    if isinstance(error, asyncio.CancelledError) and reader.cancelling():
+                        raise  # the loop ends: it cancelled its readers
+                    end(error)  # still holding the turn: nothing is dispatched after a failed dispatch
+                    return
                 finally:
                     turns.pass_on()
         except asyncio.CancelledError as cancelled:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
+            if reader.cancelling():
                 raise  # the loop ends: it cancelled its readers
             await fail(cancelled)  # the source itself was cancelled
         except BaseException as error:
             await fail(error)
 
-    async def fail(error: BaseException) -> None:
+    def end(error: BaseException) -> None:
         nonlocal failure
+        if running and failure is None:
+            failure = error
+            consumer.cancel()
+
+    async def fail(error: BaseException) -> None:
         await turns.take()  # once the message being dispatched is done, as Channels' loop would notice it
         try:
-            if running and failure is None:
-                failure = error
-                consumer.cancel()
+            end(error)
         finally:
             turns.pass_on()
 
-    readers = [asyncio.create_task(read(source)) for source in others]
+    # Readers run in the consumer task's own context (Python 3.12+: Task.get_context()), so that what a handler
+    # sets in a contextvar (translation.activate(), timezone.activate()) holds in every later handler, as in
+    # Channels' loop. asyncio.Task, not create_task: an eager task factory would enter that context twice.
+    get_context = getattr(consumer, "get_context", None)
+    context = get_context() if get_context is not None else None
+    readers = [asyncio.Task(read(source), context=context) for source in others]
     try:
         while True:
             message = await first()

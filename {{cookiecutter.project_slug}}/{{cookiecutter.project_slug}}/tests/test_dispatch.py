@@ -1,6 +1,8 @@
 """layers/dispatch.py keeps Channels' contract: each case runs on Channels' await_many_dispatch and on ours."""
 
 import asyncio
+import contextvars
+import sys
 
 import channels.consumer
 import pytest
@@ -176,3 +178,81 @@ async def test_turns_are_taken_first_come_first_served_and_a_cancelled_turn_is_p
     turns.pass_on()
     assert not turns.taken and not turns.waiting
     await turns.take()  # free again: at once
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+async def test_nothing_is_dispatched_after_a_channel_handler_raised(loop):
+    socket, channel = Source(), Source()
+    seen, busy, release = [], asyncio.Event(), asyncio.Event()
+
+    async def handle(message):
+        seen.append(message)
+        if message == "group.bad":
+            busy.set()
+            await release.wait()
+            raise ValueError("handler failed")
+        if message == "websocket.disconnect":
+            raise StopConsumer
+
+    running = asyncio.create_task(loop([socket, channel], handle))
+    channel.queue.put_nowait("group.bad")
+    await asyncio.wait_for(busy.wait(), 5)
+    socket.queue.put_nowait("websocket.disconnect")  # the client leaves while the group handler runs
+    await settle()
+    release.set()
+    with pytest.raises(ValueError, match="handler failed"):  # not lost to the disconnect's StopConsumer
+        await asyncio.wait_for(running, 5)
+    assert seen == ["group.bad"]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+async def test_stop_consumer_from_a_channel_handler_ends_the_loop_before_a_waiting_socket_message(loop):
+    socket, channel = Source(), Source()
+    seen = []
+
+    async def handle(message):
+        seen.append(message)
+        if message == "stop":
+            await asyncio.sleep(0.05)
+            raise StopConsumer
+
+    running = asyncio.create_task(loop([socket, channel], handle))
+    channel.queue.put_nowait("stop")
+    await settle()
+    socket.queue.put_nowait("socket")
+    with pytest.raises(StopConsumer):
+        await asyncio.wait_for(running, 5)
+    assert seen == ["stop"]
+
+
+@pytest.mark.parametrize(
+    "loop",
+    [
+        LOOPS[0],
+        pytest.param(
+            dispatch.await_many_dispatch,
+            id="ours",
+            marks=pytest.mark.skipif(sys.version_info < (3, 12), reason="Task.get_context() is Python 3.12+"),
+        ),
+    ],
+)
+async def test_a_contextvar_a_socket_handler_sets_holds_in_later_channel_handlers(loop):
+    # As connect() activating the user's language (translation.activate) for the group messages to come.
+    language = contextvars.ContextVar("language", default="en")
+    socket, channel = Source(), Source()
+    seen = []
+
+    async def handle(message):
+        if message == "connect":
+            language.set("fr")
+        elif message == "group":
+            seen.append(language.get())
+            raise StopConsumer
+
+    running = asyncio.create_task(loop([socket, channel], handle))
+    socket.queue.put_nowait("connect")
+    await settle()
+    channel.queue.put_nowait("group")
+    with pytest.raises(StopConsumer):
+        await asyncio.wait_for(running, 5)
+    assert seen == ["fr"]

@@ -61,11 +61,11 @@ async def test_frames_sent_bypass_the_session_wrapper(connect, echo_path, monkey
     assert await socket.receive_from() == "hello"
 
 
-async def test_an_idle_socket_holds_one_task_besides_the_servers(connect, echo_path, tasks_created):
+async def test_an_idle_socket_holds_one_task_besides_the_servers(connect, echo_path):
     await (await connect(echo_path)).send_to(text_data="warm-up")  # what a process starts once is not counted
-    tasks_created.clear()
+    before = asyncio.all_tasks()
     for _ in range(SOCKETS):
         await connect(echo_path)
-    alive = [task for task in tasks_created if not task.done()]
+    alive = asyncio.all_tasks() - before
     # Per socket: the server's task running the application (the communicator's here) and its channel's reader.
     assert len(alive) <= 2 * SOCKETS, [task.get_coro() for task in alive]
