@@ -347,7 +347,8 @@ class SocketLifetimeMiddleware:
             return {"type": "websocket.disconnect", "code": EXPIRED}
 
         async def send_unless_expired(message):
-            if not expired:  # the socket is closed already: what the consumer still sends goes nowhere
+            # Until the close is sent, a handler past the deadline still reaches its client; after it, nothing does.
+            if not closed:
                 await send(message)
 
         # One timer for the socket's life, where a wait with a timeout on each receive() cost a task per message.

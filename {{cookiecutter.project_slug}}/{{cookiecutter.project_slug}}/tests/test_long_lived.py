@@ -6,11 +6,13 @@ of one second, on both layers (pytest and pytest --redis), for every route whose
 
 import asyncio
 import re
+from types import SimpleNamespace
 
 import pytest
 from channels.layers import get_channel_layer
-from channels.testing import WebsocketCommunicator
+from channels.testing import ApplicationCommunicator, WebsocketCommunicator
 
+from {{ cookiecutter.project_slug }} import middleware
 from {{ cookiecutter.project_slug }}.asgi import application
 from {{ cookiecutter.project_slug }}.consumers import EXPIRED
 from {{ cookiecutter.project_slug }}.groups import group_name
@@ -129,3 +131,46 @@ async def test_a_socket_open_past_group_expiry_hears_its_groups_or_is_closed(sho
             await get_channel_layer().group_send(group, PROBES[path])
         assert (await socket.receive_output(timeout=WAIT))["type"] == "websocket.send", path
         await socket.disconnect()
+
+
+@pytest.fixture
+def deadline_in_a_tenth_of_a_second(monkeypatch):
+    monkeypatch.setattr(middleware, "get_channel_layer", lambda: SimpleNamespace(group_expiry=0.1))
+    monkeypatch.setattr(middleware.SocketLifetimeMiddleware, "MIN_AGE", 1.0)
+    monkeypatch.setattr(middleware.SocketLifetimeMiddleware, "MAX_AGE", 1.0)
+
+
+async def test_a_reply_sent_by_a_handler_past_the_deadline_reaches_the_client_before_the_close(
+    deadline_in_a_tenth_of_a_second,
+):
+    async def app(scope, receive, send):
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        assert (await receive())["type"] == "websocket.receive"
+        await asyncio.sleep(0.3)  # the handler works past the deadline
+        await send({"type": "websocket.send", "text": "reply"})
+        assert (await receive()) == {"type": "websocket.disconnect", "code": EXPIRED}
+
+    socket = ApplicationCommunicator(middleware.SocketLifetimeMiddleware(app), {"type": "websocket", "path": "/"})
+    await socket.send_input({"type": "websocket.connect"})
+    assert (await socket.receive_output(WAIT))["type"] == "websocket.accept"
+    await socket.send_input({"type": "websocket.receive", "text": "request"})
+    outputs = [await socket.receive_output(WAIT), await socket.receive_output(WAIT)]
+    await socket.wait(WAIT)
+    assert outputs == [{"type": "websocket.send", "text": "reply"}, {"type": "websocket.close", "code": EXPIRED}]
+
+
+async def test_a_socket_waiting_for_its_client_is_closed_at_the_deadline(deadline_in_a_tenth_of_a_second):
+    got = []
+
+    async def app(scope, receive, send):
+        await receive()
+        await send({"type": "websocket.accept"})
+        got.append(await receive())
+
+    socket = ApplicationCommunicator(middleware.SocketLifetimeMiddleware(app), {"type": "websocket", "path": "/"})
+    await socket.send_input({"type": "websocket.connect"})
+    await socket.receive_output(WAIT)
+    assert await socket.receive_output(WAIT) == {"type": "websocket.close", "code": EXPIRED}
+    await socket.wait(WAIT)
+    assert got == [{"type": "websocket.disconnect", "code": EXPIRED}]
