@@ -12,11 +12,17 @@ the collector's sight (a frozen object is never collected, even when it becomes 
 
 An object frozen alive whose reference cycle later becomes garbage stays in memory until it is thawed: every
 THAW_SECONDS the next full collection walks everything again (one long pause) and frees it. A socket that closes
-leaves no such cycle (it is freed by reference counting as it closes); code that leaves cycles in long-lived objects
-holds their memory up to THAW_SECONDS longer.
+leaves no such cycle (it is freed by reference counting as it closes). An HTTP request does (Django's request,
+session and resolver objects refer to one another): one in flight during a full collection is held up to
+THAW_SECONDS longer, about 40 objects (3 KB) a request; 425 of them in a test of 4,000 requests and sockets, 200 at
+a time.
+
+Python 3.14's collector is incremental (its pauses are short by design, and its callbacks do not tell full
+collections apart): there start() only freezes what startup loaded.
 """
 
 import gc
+import sys
 import time
 
 THAW_SECONDS = 600.0  # at most this long between two full collections that walk every object
@@ -34,7 +40,8 @@ class SurvivorFreezing:
     def start(self) -> None:
         gc.freeze()
         self.thaw_at = time.monotonic() + self.thaw_seconds
-        gc.callbacks.append(self.after_collection)
+        if sys.version_info < (3, 14):
+            gc.callbacks.append(self.after_collection)
 
     def stop(self) -> None:
         if self.after_collection in gc.callbacks:

@@ -51,10 +51,10 @@ async def lifespan(scope, receive, send):
             freezing.start()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
-            await stop(watcher)
-            await stop(workers)
             if freezing is not None:
                 freezing.stop()
+            await stop(watcher)
+            await stop(workers)
             await send({"type": "lifespan.shutdown.complete"})
             return
 
