@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from {{ cookiecutter.project_slug }}.asgi import application
+from {{ cookiecutter.project_slug }}.tests.hashers import PASSWORD_HASHERS
 
 pytest_plugins = ["{{ cookiecutter.project_slug }}.testing.plugin"]  # it loads testing/screenshots.py too
 
@@ -23,7 +24,7 @@ def communicator(path, headers, app=application):  # with the Host of http://loc
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["{{ cookiecutter.project_slug }}.tests.hashers.FastPBKDF2PasswordHasher"]
+    settings.PASSWORD_HASHERS = PASSWORD_HASHERS
 
 
 @pytest.fixture

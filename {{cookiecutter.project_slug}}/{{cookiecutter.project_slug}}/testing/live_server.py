@@ -10,6 +10,7 @@ from . import processes
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 APP = "{{ cookiecutter.project_slug }}.asgi:application"
+SETTINGS = "{{ cookiecutter.project_slug }}.testing.settings"  # the project's, with the tests' password hasher
 
 
 class LiveServer:
@@ -23,6 +24,7 @@ class LiveServer:
         self.url = f"http://{processes.HOST}:{self.port}"
         # uvicorn serves no static files: Django does, in DEBUG
         self.env = {**process_env, "DJANGO_DEBUG": "true", "DJANGO_ALLOWED_HOSTS": processes.HOST}
+        self.env["DJANGO_SETTINGS_MODULE"] = SETTINGS
         self.start()
 
     @property
