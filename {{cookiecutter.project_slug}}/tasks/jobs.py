@@ -2,7 +2,11 @@
 
 import asyncio
 
-STEP_SECONDS = 0.5
+from {{ cookiecutter.project_slug }}.environment import env_int
+
+# Each step's length: half a second, for a person to watch. TASKS_STEP_MILLISECONDS in the environment shortens
+# it: the browser tests do, in the processes they start (tasks/tests/test_browser.py).
+STEP_SECONDS = env_int("TASKS_STEP_MILLISECONDS", 500, minimum=1, maximum=60_000) / 1000
 
 
 class JobFailed(Exception):

@@ -8,9 +8,21 @@ from playwright.sync_api import expect
 
 from {{ cookiecutter.project_slug }}.layers import is_in_memory
 from {{ cookiecutter.project_slug }}.testing import processes
+from {{ cookiecutter.project_slug }}.testing.live_server import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+# A job's steps take half a second (jobs.py), for a person to watch; in the processes these tests start, a
+# twenty-fifth of that. The page must still show every step, in order.
+FAST_STEPS = {"TASKS_STEP_MILLISECONDS": "20"}
+
+
+@pytest.fixture(scope="module")
+def fast_server(process_env, tmp_path_factory):
+    """A server of this module's own whose jobs run FAST_STEPS (on the in-memory layer the server runs them)."""
+    server = LiveServer({**process_env, **FAST_STEPS}, tmp_path_factory.mktemp("fast-steps") / "server.log")
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -20,15 +32,15 @@ def worker(process_env):
         yield
         return
     command = [sys.executable, "manage.py", "runworker", "tasks"]
-    process = subprocess.Popen(command, cwd=PROJECT_DIR, env=process_env)
+    process = subprocess.Popen(command, cwd=PROJECT_DIR, env={**process_env, **FAST_STEPS})
     yield
     process.terminate()
     process.wait(timeout=10)
 
 
-def test_task_progress_and_failure_appear_live(worker, new_page, log_in, django_user_model, screenshot):
+def test_task_progress_and_failure_appear_live(worker, fast_server, new_page, log_in, django_user_model, screenshot):
     django_user_model.objects.create_user("alice", password="pw-alice-123")
-    page = new_page()
+    page = new_page(fast_server)
     log_in(page, "alice", "pw-alice-123")
     page.goto("/tasks/")
     expect(page.locator("#status")).to_have_text("connected")
@@ -71,20 +83,23 @@ def test_a_task_the_server_never_reports_on_again_ends_lost_on_the_page(new_page
         socket.on_message(lambda message: socket.send(json.dumps(queued)))
 
     page.route_web_socket("**/ws/tasks/", silent_server)
+    page.clock.install()  # the page's timers run on a clock the test can move
     page.goto("/tasks/")
     expect(page.locator("#status")).to_have_text("connected")
     page.click("#start")
     task = page.locator("[data-task]").nth(0)
     expect(task).to_contain_text("queued (step 0/5)")
-    expect(task).to_contain_text("lost: No word of the task from the server", timeout=10_000)
+    # Ten seconds on the page's clock, in an instant: past the silence and the page's margin (tasks.js).
+    page.clock.fast_forward(10_000)
+    expect(task).to_contain_text("lost: No word of the task from the server")
     expect(task).to_have_class("error")
 
 
 @pytest.fixture
 def db_worker(process_env, tmp_path):
-    """`manage.py db_worker` on the test database, retrying at once (the server tells the page how many attempts
-    there are: TASKS_JOB_ATTEMPTS is the same in both)."""
-    env = {**process_env, "TASKS_JOB_RETRY_SECONDS": "0"}
+    """`manage.py db_worker` on the test database, retrying at once, its jobs running FAST_STEPS (the server tells
+    the page how many attempts there are: TASKS_JOB_ATTEMPTS is the same in both)."""
+    env = {**process_env, "TASKS_JOB_RETRY_SECONDS": "0", **FAST_STEPS}
     command = [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"]
     process = processes.launch(command, PROJECT_DIR, env, log=tmp_path / "db_worker.log")
     yield

@@ -219,13 +219,15 @@ def browser():
 
 
 @pytest.fixture
-def new_page(browser, uvicorn_server):
-    """`new_page()` opens a page on the live server in a fresh browser context: its own cookies, like
-    another person's browser. Relative URLs (`page.goto("/chat/")`) go to the server."""
+def new_page(browser, request):
+    """`new_page()` opens a page on the live server (uvicorn_server) in a fresh browser context: its own cookies,
+    like another person's browser; `new_page(server)` on a LiveServer of the test's own. Relative URLs
+    (`page.goto("/chat/")`) go to the server."""
     contexts = []
 
-    def open_page():
-        context = browser.new_context(base_url=uvicorn_server.url)
+    def open_page(server=None):
+        server = server or request.getfixturevalue("uvicorn_server")  # started only for a test that uses it
+        context = browser.new_context(base_url=server.url)
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context.new_page()
