@@ -52,8 +52,11 @@ def pytest_addoption(parser):
     parser.addoption("--postgresql", action="store_true", help="run on a private PostgreSQL server (initdb, postgres)")
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-django's order (database tests first), which this one keeps
 def pytest_collection_modifyitems(config, items):
-    """`redis` tests run only with --redis; `memory_layer` tests (what a single process does) only without."""
+    """`redis` tests run only with --redis; `memory_layer` tests (what a single process does) only without.
+    `browser` tests run last, in their order: they share one chromium (the `browser` fixture), whose Playwright
+    event loop runs in this thread until the session ends, where an async test could not run its own."""
     if config.getoption("--redis"):
         marker, skip = "memory_layer", pytest.mark.skip(reason="tests the in-memory layer: run pytest without --redis")
     else:
@@ -61,6 +64,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if marker in item.keywords:
             item.add_marker(skip)
+    items.sort(key=lambda item: "browser" in item.keywords)  # a stable sort: each part keeps its order
 
 
 @pytest.fixture(scope="session")
@@ -209,9 +213,9 @@ def uvicorn_server(process_env, tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
-    """Headless chromium driven by Playwright, one per test module (tests marked `browser`)."""
+    """Headless chromium driven by Playwright, one for the session (tests marked `browser`, which run last)."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing (Debian: apt-get install chromium), so browser tests cannot run")
     with chromium() as launched:
