@@ -225,17 +225,7 @@ async def test_stop_consumer_from_a_channel_handler_ends_the_loop_before_a_waiti
     assert seen == ["stop"]
 
 
-@pytest.mark.parametrize(
-    "loop",
-    [
-        LOOPS[0],
-        pytest.param(
-            dispatch.await_many_dispatch,
-            id="ours",
-            marks=pytest.mark.skipif(sys.version_info < (3, 12), reason="Task.get_context() is Python 3.12+"),
-        ),
-    ],
-)
+@pytest.mark.parametrize("loop", LOOPS)
 async def test_a_contextvar_a_socket_handler_sets_holds_in_later_channel_handlers(loop):
     # As connect() activating the user's language (translation.activate) for the group messages to come.
     language = contextvars.ContextVar("language", default="en")
@@ -255,4 +245,5 @@ async def test_a_contextvar_a_socket_handler_sets_holds_in_later_channel_handler
     channel.queue.put_nowait("group")
     with pytest.raises(StopConsumer):
         await asyncio.wait_for(running, 5)
-    assert seen == ["fr"]
+    # Python 3.11 has no Task.get_context(): our readers run in a copy of the context made at the loop's start.
+    assert seen == (["en"] if loop is dispatch.await_many_dispatch and sys.version_info < (3, 12) else ["fr"])
