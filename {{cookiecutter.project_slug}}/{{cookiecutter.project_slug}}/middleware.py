@@ -317,27 +317,27 @@ class SocketLifetimeMiddleware:
         group_expiry = getattr(get_channel_layer(), "group_expiry", None) if scope["type"] == "websocket" else None
         if not group_expiry:
             return await self.inner(scope, receive, send)
-        expired = interrupted = closed = False
+        expired = closed = False
         waiting: asyncio.Task[Any] | None = None  # the task waiting on the server's receive() now
 
         def expire():
-            nonlocal expired, interrupted
+            nonlocal expired
             expired = True
             if waiting is not None:
-                interrupted = True
                 waiting.cancel()  # wakes its receive_until_expired(), which closes the socket
 
         async def receive_until_expired():
-            nonlocal waiting, interrupted, closed
+            nonlocal waiting, closed
             if not expired:
                 waiting = asyncio.current_task()
                 try:
                     return await receive()
                 except asyncio.CancelledError:
-                    if not interrupted or waiting is None or waiting.uncancel():
-                        raise  # cancelled from outside too
+                    # Expired during this wait: expire() cancelled it. Re-raised if cancelled from outside too.
+                    if not expired or waiting is None or waiting.uncancel():
+                        raise
                 finally:
-                    waiting, interrupted = None, False
+                    waiting = None
             if not closed:
                 closed = True
                 try:
@@ -346,7 +346,7 @@ class SocketLifetimeMiddleware:
                     logger.debug("The client left before its socket could be closed.", exc_info=True)
             return {"type": "websocket.disconnect", "code": EXPIRED}
 
-        async def send_unless_expired(message):
+        async def send_until_closed(message):
             # Until the close is sent, a handler past the deadline still reaches its client; after it, nothing does.
             if not closed:
                 await send(message)
@@ -354,7 +354,7 @@ class SocketLifetimeMiddleware:
         # One timer for the socket's life, where a wait with a timeout on each receive() cost a task per message.
         timer = asyncio.get_running_loop().call_later(group_expiry * random.uniform(self.MIN_AGE, self.MAX_AGE), expire)
         try:
-            return await self.inner(scope, receive_until_expired, send_unless_expired)
+            return await self.inner(scope, receive_until_expired, send_until_closed)
         finally:
             timer.cancel()
 
