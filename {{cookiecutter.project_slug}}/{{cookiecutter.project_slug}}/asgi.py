@@ -1,7 +1,7 @@
 """The root router: every connection to the server starts here.
 
 http       -> Django (static files too while DEBUG, since uvicorn serves none)
-websocket  -> Origin check (Django's CSRF rule) -> session cookie/auth -> ?token= auth -> open-socket cap per user
+websocket  -> Origin check (Django's CSRF rule) -> user (?token= or session cookie) -> open-socket cap per user
            (4409) -> close at the login's end
            -> the routes of every app in settings.PROJECT_APPS
            (middleware.py; a refused Origin is logged with the reason); every socket is closed before the
@@ -18,9 +18,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "{{ cookiecutter.project_slug }}
 # Created first: it sets Django up, so the consumers imported below may import models.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddleware  # noqa: E402
 from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.sessions import CookieMiddleware  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
@@ -29,10 +27,9 @@ from {{ cookiecutter.project_slug }}.lifespan import lifespan  # noqa: E402
 from {{ cookiecutter.project_slug }}.middleware import (  # noqa: E402
     LoginLifetimeMiddleware,
     SameOriginMiddleware,
+    SocketAuthMiddleware,
     SocketCapMiddleware,
     SocketLifetimeMiddleware,
-    SocketSessionMiddleware,
-    TokenAuthMiddleware,
 )
 from {{ cookiecutter.project_slug }}.routing import channel_workers, websocket_urlpatterns  # noqa: E402
 
@@ -43,15 +40,7 @@ application = ProtocolTypeRouter(
         "websocket": DependencyGuard(
             SocketLifetimeMiddleware(
                 SameOriginMiddleware(
-                    CookieMiddleware(
-                        SocketSessionMiddleware(
-                            AuthMiddleware(
-                                TokenAuthMiddleware(
-                                    SocketCapMiddleware(LoginLifetimeMiddleware(URLRouter(websocket_urlpatterns)))
-                                )
-                            )
-                        )
-                    )
+                    SocketAuthMiddleware(SocketCapMiddleware(LoginLifetimeMiddleware(URLRouter(websocket_urlpatterns))))
                 )
             )
         ),

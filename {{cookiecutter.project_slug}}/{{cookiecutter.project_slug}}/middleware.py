@@ -5,12 +5,8 @@ socket with its login.
   (the site's own scheme, host and port, or DJANGO_CSRF_TRUSTED_ORIGINS); each refusal is logged with its reason.
   Channels' AllowedHostsOriginValidator compares the host only, and the browser sends the session cookie to
   every port of a host.
-- SocketSessionMiddleware: Channels' SessionMiddleware for sockets, without its check of the session on every
-  frame the consumer sends.
-- TokenAuthMiddleware: `?token=<signed token>` in the socket URL sets scope["user"] (see tokens.py). Without a
-  token the user is whatever the session cookie says. A forged, altered, expired or revoked token, or one issued
-  for another socket path, makes the user anonymous, even with a session cookie: a client that sends a token
-  means it.
+- SocketAuthMiddleware: Channels' AuthMiddlewareStack (scope["session"] and scope["user"] from the session
+  cookie) in one scope copy, with `?token=<signed token>` in the socket URL logging the socket in (tokens.py).
 - LoginLifetimeMiddleware: closes a logged-in socket with UNAUTHORIZED (4401) when its login ends (logins.py).
 - SocketLifetimeMiddleware: closes each socket before the channel layer's group_expiry could silently drop its
   group memberships (close code EXPIRED); the page reconnects and joins afresh.
@@ -18,6 +14,11 @@ socket with its login.
   every server process on Redis; the socket over the cap is closed with TOO_MANY_SOCKETS (4409).
 - RedactTokens: servers log each request's URL with its query string; apps.py puts this filter on the server
   loggers (LOGGERS_WITH_URLS) to keep tokens out of the logs, however the client spelled the parameter.
+
+A middleware with nothing to do once the socket is open (the Origin check, an uncapped or anonymous socket)
+returns the inner app's coroutine instead of awaiting it: no coroutine of its own then waits out every socket's
+life, holding memory and lengthening the chain each message's wake-up passes through. markcoroutinefunction
+keeps such a __call__ an ASGI 3 application for asgiref's check (asgiref.compatibility).
 """
 
 import asyncio
@@ -26,15 +27,18 @@ import ipaddress
 import logging
 import random
 import re
+from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
+from asgiref.sync import markcoroutinefunction
+from channels.auth import get_user
 from channels.layers import get_channel_layer
-from channels.sessions import InstanceSessionWrapper, SessionMiddleware
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
+from django.http.cookie import parse_cookie
 from django.middleware.csrf import CsrfViewMiddleware
 
 from {{ cookiecutter.project_slug }} import logins, presence
@@ -66,7 +70,7 @@ QUERY_PARAMETER = re.compile(r"(?<=[?&;'])([^=&;#\s\"']+)=([^&;#\s\"']*)")
 COLON = r"(?::|%3[aA]|%253[aA])"
 SIGNED_VALUE = re.compile(r"\.?[A-Za-z0-9_-]{8,}" + COLON + r"[A-Za-z0-9]{4,}" + COLON + r"[A-Za-z0-9_-]{43}")
 REDACTED = "[redacted]"
-# scope key TokenAuthMiddleware sets: the login session a token was issued to (None: issued for a password).
+# scope key SocketAuthMiddleware sets: the login session a token was issued to (None: issued for a password).
 TOKEN_SESSION = "token_session"
 
 logger = logging.getLogger(__name__)
@@ -80,15 +84,17 @@ class SameOriginMiddleware:
     def __init__(self, inner):
         self.inner = inner
 
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "websocket":
-            reason = origin_refusal(scope)
-            if reason is not None:
-                logger.warning("WebSocket refused: %s", reason)
-                if (await receive())["type"] == "websocket.connect":
-                    await send({"type": "websocket.close"})  # before accepting: the server answers 403
-                return
-        return await self.inner(scope, receive, send)
+    @markcoroutinefunction  # hands over the inner app's coroutine (module docstring)
+    def __call__(self, scope, receive, send):
+        reason = origin_refusal(scope) if scope["type"] == "websocket" else None
+        if reason is not None:
+            return self.refuse(reason, receive, send)
+        return self.inner(scope, receive, send)
+
+    async def refuse(self, reason, receive, send):
+        logger.warning("WebSocket refused: %s", reason)
+        if (await receive())["type"] == "websocket.connect":
+            await send({"type": "websocket.close"})  # before accepting: the server answers 403
 
 
 def origin_refusal(scope):
@@ -128,34 +134,41 @@ def request_for(scope):
     return ASGIRequest(http_scope, io.BytesIO())
 
 
-class SocketSessionMiddleware(SessionMiddleware):
-    """Channels' SessionMiddleware (scope["session"] from the session cookie) for WebSocket scopes.
+class SocketAuthMiddleware:
+    """Sets scope["cookies"], scope["session"] and scope["user"] for a socket, as Channels' AuthMiddlewareStack
+    does, in one copy of its scope: the user is the one `?token=` names (tokens.py; the last token, as parse_qs
+    reads it, checked for the socket's path), else the session cookie's, else AnonymousUser. A token also sets
+    scope[TOKEN_SESSION], the login session it was issued to. A forged, altered, expired or revoked token, or
+    one issued for another path, makes the user anonymous, even with a session cookie: a client that sends a
+    token means it.
 
-    Channels wraps the consumer's send() to save a changed session, but only on an `http.response.start`, which a
-    socket never sends; the wrapper still reads the session twice for every frame. Here the consumer sends
-    straight to the server. As with Channels' own, a consumer that changes the session saves it itself
-    (`await self.scope["session"].asave()`)."""
-
-    async def __call__(self, scope, receive, send):
-        wrapper = InstanceSessionWrapper(scope, send)
-        await wrapper.resolve_session()
-        return await self.inner(wrapper.scope, receive, send)  # type: ignore[call-arg,misc]  # stubs: any ASGI
-
-
-class TokenAuthMiddleware:
-    """Sets scope["user"] from `?token=` (the last one, as parse_qs reads it) for the socket's path, and
-    scope[TOKEN_SESSION] to the login session the token was issued to. The scope is copied only then (Channels'
-    BaseMiddleware copies it for every socket, and the copy lives as long as the socket)."""
+    Channels' stack (CookieMiddleware, SessionMiddleware, AuthMiddleware) copies the scope four times and keeps
+    four coroutines waiting for every socket's whole life, and its session wrapper reads the session twice for
+    every frame sent, to save it only on an HTTP response. The user is read by Channels' own get_user(). As with
+    Channels' stack, a consumer that changes the session saves it itself (`await self.scope["session"].asave()`).
+    """
 
     def __init__(self, inner):
         self.inner = inner
 
     async def __call__(self, scope, receive, send):
+        cookies = cookies_of(scope)
+        session_store = import_module(settings.SESSION_ENGINE).SessionStore
+        scope = {**scope, "cookies": cookies, "session": session_store(cookies.get(settings.SESSION_COOKIE_NAME))}
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if "token" in query:
-            user, session = await login_for_token(query["token"][-1], scope.get("path", ""))
-            scope = {**scope, "user": user, TOKEN_SESSION: session}
+            scope["user"], scope[TOKEN_SESSION] = await login_for_token(query["token"][-1], scope.get("path", ""))
+        else:
+            scope["user"] = await get_user(scope)
         return await self.inner(scope, receive, send)
+
+
+def cookies_of(scope):
+    """The cookies of the scope's Cookie header, {name: value}, parsed as Django and Channels parse them."""
+    for name, value in scope.get("headers", ()):
+        if name == b"cookie":
+            return parse_cookie(value.decode("latin-1"))
+    return {}
 
 
 class LoginLifetimeMiddleware:
@@ -172,11 +185,15 @@ class LoginLifetimeMiddleware:
     def __init__(self, inner):
         self.inner = inner
 
-    async def __call__(self, scope, receive, send):
+    @markcoroutinefunction  # hands over the inner app's coroutine for an anonymous socket (module docstring)
+    def __call__(self, scope, receive, send):
         user = scope.get("user")
         layer = get_channel_layer() if scope["type"] == "websocket" else None
         if layer is None or user is None or not user.is_authenticated:
-            return await self.inner(scope, receive, send)
+            return self.inner(scope, receive, send)
+        return self.watched(layer, user, scope, receive, send)
+
+    async def watched(self, layer, user, scope, receive, send):
         groups = [logins.user_group(user)]
         session = login_session(scope)
         if session:
@@ -373,10 +390,14 @@ class SocketCapMiddleware:
     def __init__(self, inner):
         self.inner = inner
 
-    async def __call__(self, scope, receive, send):
+    @markcoroutinefunction  # hands over the inner app's coroutine when there is no cap (module docstring)
+    def __call__(self, scope, receive, send):
         key, cap = cap_for(scope) if scope["type"] == "websocket" else (None, 0)
         if not cap:
-            return await self.inner(scope, receive, send)
+            return self.inner(scope, receive, send)
+        return self.counted(key, cap, scope, receive, send)
+
+    async def counted(self, key, cap, scope, receive, send):
         entry = presence.Entry(key, scope.get("user"), announce=False)
         try:
             if (await entry.join()).sockets > cap:

@@ -1,8 +1,8 @@
 """Short-lived signed tokens for clients that cannot send the session cookie (scripts, mobile apps).
 
 POST /api/ws-token/ hands one out for one socket path; the client opens that socket with `?token=...` and
-TokenAuthMiddleware logs it in. A token is signed with SECRET_KEY (django.core.signing): it cannot be forged or
-altered. It is refused:
+SocketAuthMiddleware (middleware.py) logs it in. A token is signed with SECRET_KEY (django.core.signing): it
+cannot be forged or altered. It is refused:
 - after MAX_AGE_SECONDS;
 - on any socket path but the one it names (its audience: a path, or a prefix ending with "/");
 - once the user's password changes, the user is deactivated or deleted;

@@ -9,13 +9,12 @@ same across two server processes on Redis.
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.auth import AuthMiddlewareStack
 from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
 from django.contrib.auth import get_user_model
 from django.test import Client
 
 from {{ cookiecutter.project_slug }}.consumers import UNAUTHORIZED
-from {{ cookiecutter.project_slug }}.middleware import LoginLifetimeMiddleware, TokenAuthMiddleware
+from {{ cookiecutter.project_slug }}.middleware import LoginLifetimeMiddleware, SocketAuthMiddleware
 from {{ cookiecutter.project_slug }}.testing.routes import routed_paths
 from {{ cookiecutter.project_slug }}.tests.sessions import log_in
 from {{ cookiecutter.project_slug }}.tokens import make_token
@@ -49,7 +48,7 @@ def open_socket(connect):
     "async") behind the project's session, token and login-lifetime middleware (closed at teardown)."""
 
     def open_behind_middleware(path, headers=(), kind="sync"):
-        app = AuthMiddlewareStack(TokenAuthMiddleware(LoginLifetimeMiddleware(CONSUMERS[kind].as_asgi())))
+        app = SocketAuthMiddleware(LoginLifetimeMiddleware(CONSUMERS[kind].as_asgi()))
         return connect(path, headers, app=app)
 
     return open_behind_middleware

@@ -9,7 +9,7 @@ from channels.testing import WebsocketCommunicator
 
 from {{ cookiecutter.project_slug }} import tokens
 from {{ cookiecutter.project_slug }}.health import TRY_AGAIN_LATER
-from {{ cookiecutter.project_slug }}.middleware import LOGGERS_WITH_URLS, RedactTokens, TokenAuthMiddleware
+from {{ cookiecutter.project_slug }}.middleware import LOGGERS_WITH_URLS, RedactTokens, SocketAuthMiddleware
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +22,7 @@ class WhoAmI(AsyncJsonWebsocketConsumer):
 
 
 async def who_am_i(query_string):
-    communicator = WebsocketCommunicator(TokenAuthMiddleware(WhoAmI.as_asgi()), f"/ws/?{query_string}")
+    communicator = WebsocketCommunicator(SocketAuthMiddleware(WhoAmI.as_asgi()), f"/ws/?{query_string}")
     await communicator.connect()
     answer = (await communicator.receive_json_from())["user"]
     await communicator.disconnect()
