@@ -23,9 +23,46 @@ from {slug}.settings import *  # noqa: F403
 from {slug}.settings import CHANNEL_LAYERS
 
 assert "CONFIG" in CHANNEL_LAYERS["default"], "REDIS_URL is empty: the in-memory layer"
-CHANNEL_LAYERS["default"]["BACKEND"] = "{backend}"
+CHANNEL_LAYERS["default"]["BACKEND"] = "{layer_class}"
 print("benchmark channel layer: {backend}", file=sys.stderr, flush=True)
 '''
+
+# The project's presence registry and checks call RedisChannelLayer's connection() and consistent_hash(), which the
+# pubsub layer lacks (the project refuses it: channel_layers.E002). Its servers run this adapter: every layer call
+# goes to the pubsub layer; a RedisChannelLayer on the same hosts serves only those two.
+PUBSUB_ADAPTER = """
+
+from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
+
+
+class PubSubLayer(RedisChannelLayer):
+    def __init__(self, **config):
+        super().__init__(**config)
+        self.pubsub = RedisPubSubChannelLayer(**config)
+
+    async def new_channel(self, prefix="specific."):
+        return await self.pubsub.new_channel(prefix)
+
+    async def send(self, channel, message):
+        await self.pubsub.send(channel, message)
+
+    async def receive(self, channel):
+        return await self.pubsub.receive(channel)
+
+    async def group_add(self, group, channel):
+        await self.pubsub.group_add(group, channel)
+
+    async def group_discard(self, group, channel):
+        await self.pubsub.group_discard(group, channel)
+
+    async def group_send(self, group, message):
+        await self.pubsub.group_send(group, message)
+
+    async def flush(self):
+        await self.pubsub.flush()
+        await super().flush()
+"""
 
 
 def write_settings(project, name):
@@ -36,7 +73,9 @@ def write_settings(project, name):
     if name == "ours":
         assert backend in base, "settings.channel_layers_for no longer names our layer: update benchmarks/layers"
     module = f"bench_layer_{name}"
-    (project / f"{module}.py").write_text(SETTINGS.format(slug=slug, backend=backend))
+    layer_class, adapter = (f"{module}.PubSubLayer", PUBSUB_ADAPTER) if name == "pubsub" else (backend, "")
+    settings_text = SETTINGS.format(slug=slug, backend=backend, layer_class=layer_class)
+    (project / f"{module}.py").write_text(settings_text + adapter)
     return module, backend
 
 

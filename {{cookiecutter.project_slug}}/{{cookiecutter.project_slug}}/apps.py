@@ -24,6 +24,7 @@ class ProjectConfig(AppConfig):
 
         register(checks.check_patched_libraries, checks.LIBRARIES_TAG)
         register(checks.check_memory_layer_has_one_process, checks.TAG)
+        register(checks.check_layer_class, checks.TAG)
         # I/O, so only when asked (`check --deploy`); servers and runworker probe Redis themselves.
         register(checks.check_redis_reachable, checks.TAG, deploy=True)
 

@@ -3,6 +3,9 @@ traceback on the first message or a silent leak. apps.py registers them; none lo
 
 - layers.E001: the installed channels or channels-redis minor is not the one layers/ patches. Every command.
 - channel_layers.W001: the in-memory layer with several server processes. Every command.
+- channel_layers.E002: a layer class the project cannot use (neither in memory nor channels-redis's
+  RedisChannelLayer or a subclass, e.g. RedisPubSubChannelLayer), or one that cannot be imported. Every command,
+  and the server's start.
 - channel_layers.E001: Redis unreachable. Connecting is I/O, so like Django's database checks it runs only when
   asked: `manage.py check --deploy`. Processes that need the layer probe themselves: the server at start
   (lifespan.py) and runworker (management/commands/runworker.py).
@@ -42,6 +45,10 @@ def check_patched_libraries(app_configs=None, **kwargs):
 
 def check_memory_layer_has_one_process(app_configs=None, **kwargs):
     return memory_layer_problems()
+
+
+def check_layer_class(app_configs=None, **kwargs):
+    return layer_class_problems()
 
 
 def check_redis_reachable(app_configs=None, **kwargs):
@@ -86,7 +93,7 @@ def check_private_files(app_configs=None, **kwargs):
 def startup_problems():
     """What a server checks before it accepts connections (uvicorn and gunicorn run no Django checks). Redis is
     not among them: a server starts without it and serves what it can (health.py)."""
-    return [*library_problems(), *memory_layer_problems()]
+    return [*library_problems(), *layer_class_problems(), *memory_layer_problems()]
 
 
 def installed_minor(distribution):
@@ -112,6 +119,36 @@ def library_problems():
                 )
             )
     return errors
+
+
+def layer_class_problems(alias=DEFAULT_CHANNEL_LAYER):
+    """channel_layers.E002 when layer `alias`'s BACKEND cannot be imported, or is neither in memory nor
+    channels-redis's RedisChannelLayer (or a subclass): the presence registry (presence.py, the socket caps) and
+    the Redis check call that class's connection() and consistent_hash(), which no other layer has
+    (RedisPubSubChannelLayer included). An unusable class would fail the server's start with an AttributeError."""
+    backend = settings.CHANNEL_LAYERS.get(alias, {}).get("BACKEND")
+    if backend is None:
+        return []
+    try:
+        layer_class = import_string(backend)
+    except ImportError as error:
+        return [Error(f"The channel layer {backend} cannot be imported: {error}", id="channel_layers.E002")]
+    if is_in_memory(alias):
+        return []
+    from channels_redis.core import RedisChannelLayer  # here: a project on the in-memory layer never imports redis
+
+    if isinstance(layer_class, type) and issubclass(layer_class, RedisChannelLayer):
+        return []
+    return [
+        Error(
+            f"The channel layer {backend} is neither in memory nor channels-redis's RedisChannelLayer or a subclass: "
+            "the presence registry, the socket caps and the Redis check use that class's connection() and "
+            "consistent_hash().",
+            hint="Use {{ cookiecutter.project_slug }}.layers.redis.SingleReaderRedisChannelLayer, as settings.py "
+            "does, or a subclass of channels_redis.core.RedisChannelLayer.",
+            id="channel_layers.E002",
+        )
+    ]
 
 
 class RedisRefused(Error):
@@ -142,8 +179,8 @@ def redis_problems(alias=DEFAULT_CHANNEL_LAYER):
     """
     # Only Redis layers have hosts: the in-memory one has nothing to reach.
     config = settings.CHANNEL_LAYERS.get(alias, {})
-    if not config.get("CONFIG", {}).get("hosts"):
-        return []
+    if not config.get("CONFIG", {}).get("hosts") or layer_class_problems(alias):
+        return []  # no hosts: the in-memory layer, nothing to reach; a class it cannot use: E002 says so
     errors: list[Error] = []
     for url, error in async_to_sync(unusable_hosts)(config):
         fix = None if isinstance(error, str) else misconfiguration(error, sentinel=isinstance(url, dict))
@@ -193,8 +230,8 @@ async def unusable_hosts(config):
 
 
 def memory_layer_problems():
-    if not is_in_memory():
-        return []
+    if layer_class_problems() or not is_in_memory():
+        return []  # a class that cannot be imported: E002 says so
     # uvicorn and gunicorn take their worker count from WEB_CONCURRENCY; deploy/gunicorn.conf.py sets it.
     workers = os.environ.get("WEB_CONCURRENCY", "1").strip()
     if workers.isdigit() and int(workers) > 1:

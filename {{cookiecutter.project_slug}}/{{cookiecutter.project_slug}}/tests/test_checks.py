@@ -232,3 +232,24 @@ def test_redis_layer_with_several_processes_is_fine(settings, monkeypatch, redis
     settings.CHANNEL_LAYERS = channel_layers_for([redis_url])
     monkeypatch.setenv("WEB_CONCURRENCY", "4")
     assert checks.run_checks(tags=[TAG], include_deployment_checks=True) == []
+
+
+@pytest.mark.parametrize(
+    ("backend", "says"),
+    [
+        # Its sockets failed on their first presence update, and the server's start with an AttributeError.
+        ("channels_redis.pubsub.RedisPubSubChannelLayer", "neither in memory nor channels-redis's RedisChannelLayer"),
+        ("channels_redis.core.NoSuchLayer", "cannot be imported"),
+    ],
+)
+async def test_a_layer_class_the_project_cannot_use_stops_every_command_and_the_servers_start(
+    settings, closed_port, backend, says
+):
+    settings.CHANNEL_LAYERS = channel_layers_for([f"redis://127.0.0.1:{closed_port}/0"])
+    settings.CHANNEL_LAYERS["default"]["BACKEND"] = backend
+    [error] = await sync_to_async(checks.run_checks)(tags=[TAG], include_deployment_checks=True)
+    assert error.id == "channel_layers.E002" and says in error.msg and backend in error.msg
+    communicator = ApplicationCommunicator(application, {"type": "lifespan", "asgi": {"version": "3.0"}})
+    await communicator.send_input({"type": "lifespan.startup"})
+    failed = await communicator.receive_output(timeout=10)
+    assert failed["type"] == "lifespan.startup.failed" and "channel_layers.E002" in failed["message"]
