@@ -1,8 +1,10 @@
 """ASGI lifespan: Channels' router raises on this scope unless someone answers it.
 
 At startup the server runs the channel-layer checks itself (uvicorn and gunicorn run no Django checks): a
-wrong library version stops it with one line. An unreachable Redis does not: the server starts, serves pages,
-logs that it is not ready and re-checks until Redis answers (health.py).
+wrong library version or a layer class the project cannot use stops it with one line, and so does any error
+of the startup itself (raised, uvicorn would take it for "lifespan unsupported" and serve without it). An
+unreachable Redis does not: the server starts, serves pages, logs that it is not ready and re-checks until
+Redis answers (health.py).
 
 Once started, it keeps full garbage collections short (garbage.py): what startup loaded, then what survives each
 full collection, is frozen out of the collector's sight, so that their pauses, which stall every socket, stay
@@ -35,20 +37,29 @@ async def lifespan(scope, receive, send):
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
-            problems = await sync_to_async(startup_problems)()
-            errors = [problem for problem in problems if problem.is_serious()]
-            for problem in problems:
-                if problem not in errors:
-                    logger.warning("%s", problem)
-            if errors:
-                # The server prints this message and exits.
-                await send({"type": "lifespan.startup.failed", "message": "\n".join(map(str, errors))})
+            try:
+                problems = await sync_to_async(startup_problems)()
+                errors = [problem for problem in problems if problem.is_serious()]
+                for problem in problems:
+                    if problem not in errors:
+                        logger.warning("%s", problem)
+                if errors:
+                    # The server prints this message and exits.
+                    await send({"type": "lifespan.startup.failed", "message": "\n".join(map(str, errors))})
+                    return
+                await health.check_channel_layer()
+                watcher = asyncio.create_task(health.watch_channel_layer())
+                workers = start_in_process_workers(channel_workers)
+                freezing = garbage.SurvivorFreezing()
+                freezing.start()
+            except Exception as error:
+                # Raised, it would read as "lifespan unsupported" to uvicorn, which then serves on without any of
+                # the above (uvicorn's default --lifespan auto): failing the start says what went wrong.
+                logger.exception("The server could not start.")
+                await stop(watcher)
+                await stop(workers)
+                await send({"type": "lifespan.startup.failed", "message": f"{type(error).__name__}: {error}"})
                 return
-            await health.check_channel_layer()
-            watcher = asyncio.create_task(health.watch_channel_layer())
-            workers = start_in_process_workers(channel_workers)
-            freezing = garbage.SurvivorFreezing()
-            freezing.start()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             if freezing is not None:

@@ -3,6 +3,7 @@ import gc
 import pytest
 from channels.testing import ApplicationCommunicator
 
+from {{ cookiecutter.project_slug }} import health
 from {{ cookiecutter.project_slug }}.asgi import application
 from {{ cookiecutter.project_slug }}.consumers import NOT_FOUND
 
@@ -38,6 +39,22 @@ async def test_lifespan_starts_and_stops():
     assert gc.get_freeze_count() > 0  # what startup loaded is out of the collector's sight
     await communicator.send_input({"type": "lifespan.shutdown"})
     assert await communicator.receive_output() == {"type": "lifespan.shutdown.complete"}
+    await communicator.wait()
+
+
+async def test_an_error_during_startup_fails_the_start_instead_of_reading_as_no_lifespan(monkeypatch, caplog):
+    # Raised out of the app, uvicorn (--lifespan auto) logs "lifespan unsupported" and serves without workers.
+    async def broken():
+        raise RuntimeError("the layer check broke")
+
+    monkeypatch.setattr(health, "check_channel_layer", broken)
+    communicator = ApplicationCommunicator(application, {"type": "lifespan", "asgi": {"version": "3.0"}})
+    await communicator.send_input({"type": "lifespan.startup"})
+    assert await communicator.receive_output() == {
+        "type": "lifespan.startup.failed",
+        "message": "RuntimeError: the layer check broke",
+    }
+    assert "The server could not start." in caplog.text and "Traceback" in caplog.text
     await communicator.wait()
 
 
