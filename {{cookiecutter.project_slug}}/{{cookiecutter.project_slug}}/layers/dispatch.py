@@ -96,7 +96,13 @@ async def await_many_dispatch(consumer_callables: Sequence[Source], dispatch: Ca
                 turns.pass_on()
     except asyncio.CancelledError:
         if failure is not None and consumer.uncancel() == 0:  # cancelled by a reader, not from outside
-            raise failure from None
+            # Dropped from the closures' cell and this frame as it leaves: its traceback holds this frame and the
+            # reader's, so either reference would make the whole socket a reference cycle.
+            error, failure = failure, None
+            try:
+                raise error from None
+            finally:
+                del error
         raise
     finally:
         running = False

@@ -2,7 +2,9 @@
 
 import asyncio
 import contextvars
+import gc
 import sys
+import weakref
 
 import channels.consumer
 import pytest
@@ -247,3 +249,49 @@ async def test_a_contextvar_a_socket_handler_sets_holds_in_later_channel_handler
         await asyncio.wait_for(running, 5)
     # Python 3.11 has no Task.get_context(): our readers run in a copy of the context made at the loop's start.
     assert seen == (["en"] if loop is dispatch.await_many_dispatch and sys.version_info < (3, 12) else ["fr"])
+
+
+class Consumer:
+    """Stands for a socket's consumer and what hangs on it: only the loop's handler refers to it."""
+
+
+@pytest.mark.parametrize("fails", ["socket handler", "channel handler", "channel source"])
+async def test_a_loop_ended_by_an_error_leaves_no_reference_cycle(fails):
+    # A socket must be freed by reference counting as it closes: garbage.py freezes what survives a full
+    # collection, so a cycle through a socket open then would hold all of it until the next thaw. A channel
+    # handler fails as a client leaves during a group send (ClientDisconnected), a channel source when Redis goes.
+    # (Channels' own loop leaves one when a source fails: the task of the failed read, kept in a list, holds it.)
+    socket, channel, layer_gone = Source(), Source(), asyncio.Event()
+    consumer = Consumer()
+    freed = weakref.ref(consumer)
+
+    async def handle(message, consumer=consumer):
+        raise ValueError("handler failed")
+
+    async def failing_channel():
+        await layer_gone.wait()
+        raise ConnectionError("the layer is gone")  # Source would keep the error it raises in its frame
+
+    async def run(handle):
+        sources = [socket, failing_channel if fails == "channel source" else channel]
+        try:
+            await dispatch.await_many_dispatch(sources, handle)
+        except (ValueError, ConnectionError):
+            pass  # the error, dropped here: nothing else refers to it
+
+    running = asyncio.create_task(run(handle))
+    del consumer, handle
+    await settle()
+    if fails == "socket handler":
+        socket.queue.put_nowait("websocket.receive")
+    elif fails == "channel handler":
+        channel.queue.put_nowait("group.message")
+    else:
+        layer_gone.set()
+    gc.disable()  # only reference counting frees it
+    try:
+        await asyncio.wait_for(running, 5)
+        await settle()
+        assert freed() is None
+    finally:
+        gc.enable()
