@@ -56,6 +56,7 @@ channels_redis.core.RedisChannelLayer.
 
 import asyncio
 import collections
+import copy
 import functools
 import time
 
@@ -143,7 +144,11 @@ class SingleReaderRedisChannelLayer(channels_redis.core.RedisChannelLayer):  # t
             if now >= self.next_sweep:
                 self.drop_abandoned_buffers(now)
         if isinstance(message, Exception):
-            raise message  # Redis failed under the reader (see reader_stopped)
+            # Redis failed under the reader (see reader_stopped), and every socket waiting got this one error: each
+            # raises a copy, as raising the one object in each would collect all their frames in its traceback.
+            # Not kept in this frame either, which the raised traceback holds (a reference cycle).
+            error, message = message, None
+            raise copy.copy(error) from error
         return message
 
     def keep_reading(self, process_channel):

@@ -1,7 +1,9 @@
 """SingleReaderRedisChannelLayer's patches (layers/redis.py) against a real Redis (pytest --redis)."""
 
 import asyncio
+import socket
 import time
+import traceback
 
 import pytest
 import redis
@@ -179,3 +181,23 @@ async def test_busy_and_new_sockets_keep_their_messages(layer):
     assert await receive_after_a_sweep(layer, other) == "other"
     assert await receive_after_a_sweep(layer, busy) == "next"
     assert await receive_after_a_sweep(layer, new) == "welcome"
+
+
+async def test_each_socket_waiting_when_the_reader_fails_raises_an_error_of_its_own():
+    # One error object raised in every socket collected their frames (each raise adds its own to the error's
+    # traceback), so every socket of the process stayed reachable from each, and receive()'s frame holding it made
+    # a reference cycle, which garbage.py may freeze until the next thaw.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))  # a port nothing listens on: Redis is gone
+        address = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
+    layer = SingleReaderRedisChannelLayer(hosts=[address])
+    channels = [await layer.new_channel() for _ in range(3)]
+    errors = await asyncio.gather(*(layer.receive(channel) for channel in channels), return_exceptions=True)
+
+    assert all(isinstance(error, redis.ConnectionError) for error in errors), errors
+    assert len({id(error) for error in errors}) == 3
+    assert errors[0].__cause__ is errors[1].__cause__  # the reader's own, with where Redis failed
+    for error in errors:
+        frames = [frame for frame, _ in traceback.walk_tb(error.__traceback__)]
+        assert len(frames) == 1  # receive()'s, in this socket's task
+        assert all(value is not error for value in frames[0].f_locals.values())  # no cycle through it
