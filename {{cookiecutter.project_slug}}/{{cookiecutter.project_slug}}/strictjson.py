@@ -15,6 +15,7 @@ from typing import Any
 
 # Deeper than any frame an app needs, well below Python's recursion limit (json.loads recurses per level).
 MAX_DEPTH = 100
+TOO_DEEP = f"JSON nested deeper than {MAX_DEPTH} levels is not accepted."
 
 
 class InvalidJSON(ValueError):
@@ -39,46 +40,35 @@ def loads(text: str | bytes) -> Any:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidJSON("The body is not UTF-8 text.") from None
-    depth = too_deep(text)
-    if depth:
-        raise InvalidJSON(f"JSON nested deeper than {MAX_DEPTH} levels is not accepted.")
     try:
         value = DECODER.decode(text)
     except InvalidJSON:
         raise
     except json.JSONDecodeError as error:
         raise InvalidJSON(f"Malformed JSON: {error.msg} at position {error.pos}.") from None
-    except (ValueError, RecursionError) as error:
-        # ValueError: an integer beyond Python's int/str conversion limit (4,300 digits).
+    except RecursionError:
+        # The decoder recurses once per level, in C, up to the interpreter's limit: it gives up safely there.
+        raise InvalidJSON(TOO_DEEP) from None
+    except ValueError as error:
+        # An integer beyond Python's int/str conversion limit (4,300 digits).
         raise InvalidJSON(f"Unreadable JSON: {str(error).split(':')[0]}.") from None
+    if text.count("[") + text.count("{") > MAX_DEPTH and too_deep(value):
+        raise InvalidJSON(TOO_DEEP)
     if "\\u" in text and has_lone_surrogate(value):
         raise InvalidJSON("The JSON holds a lone surrogate (\\ud800-\\udfff without its pair): not valid Unicode.")
     return value
 
 
-def too_deep(text):
-    """Whether `text` opens more than MAX_DEPTH arrays or objects inside one another (brackets in strings
-    do not count). Checked before parsing: json.loads would recurse once per level."""
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return False
-    depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return True
-        elif char in "]}":
-            depth -= 1
+def too_deep(value):
+    """Whether `value` holds lists or dicts inside one another more than MAX_DEPTH levels deep. It walks the
+    parsed containers, never the text: a long string full of brackets costs nothing here."""
+    pending = [(value, 1)] if isinstance(value, dict | list) else []
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return False
 
 
