@@ -1,8 +1,9 @@
 """ChannelBuffer: one channel's messages waiting to be received, as both layers keep one for each open socket.
 
 Channels' InMemoryChannelLayer and channels-redis's receive buffers use asyncio.Queue, which holds four deques
-(about 3.3 KB on Python 3.11) even when empty, as an idle socket's channel is: a fifth of what a socket costs
-the server. A ChannelBuffer keeps a list and, while a receive() waits on it, that receive's future: about 0.3 KB.
+even when empty, as an idle socket's channel is: about 3.3 KB. A ChannelBuffer keeps a list: about 0.1 KB, and
+0.3 KB while a receive() waits on it, with that receive's future (tracemalloc, Python 3.11 and 3.13, 4,000
+buffers made at once).
 It has the part of asyncio.Queue the layers use, with the same order and the same answers (QueueFull, QueueEmpty,
 a cancelled get() passing its wake-up on), and the attribute Channels' expiry scan reads: `_queue`, oldest first.
 It is not tied to an event loop (a waiting get() is).
