@@ -40,13 +40,15 @@ browser"` is proven by collection: it must select exactly the suite minus the `b
 must collect the whole suite and pass its Redis tests (`-k redis`). tests/test_ci_workflow.py runs that bake's code's
 whole suite, on both layers.
 A uvicorn command is started
-with a free `--port` added (the default 8000 would collide), must echo on /ws/echo/ (demo apps) or close an unknown
-socket path with the project's 4404, and is stopped. `sed -i ... .env` runs, and .env must then hold the REDIS_URL
-line the command writes. Nothing here connects to 127.0.0.1:6379: a Redis bake's commands start with REDIS_URL on a
-free port where nothing listens (a machine without Redis; python-dotenv never overrides the environment), and from
-the `apt-get install redis-server` step (Debian starts Redis) or the sed on, REDIS_URL names a private redis-server
-on a free port. What cannot run here is in NOT_RUN, with the reason and the check made instead. A command that
-matches no proof FAILS: a new command in the README or the message needs its proof added here.
+on a free port (its `--port` replaced, or one added: the default 8000 would collide), must echo on /ws/echo/ (demo
+apps) or close an unknown socket path with the project's 4404, and is stopped; a second server (a uvicorn command
+with its own `--port`) is given by Redis bakes only, as one process is all the in-memory layer serves. `sed -i ...
+.env` runs, and .env must then hold the REDIS_URL line the command writes. Nothing here connects to
+127.0.0.1:6379: a Redis bake's commands start with REDIS_URL on a free port where nothing listens (a machine without
+Redis; python-dotenv never overrides the environment), and from the `apt-get install redis-server` step (Debian
+starts Redis) or the sed on, REDIS_URL names a private redis-server on a free port. What cannot run here is in
+NOT_RUN, with the reason and the check made instead. A command that matches no proof FAILS: a new command in the
+README or the message needs its proof added here.
 """
 
 import hashlib
@@ -546,6 +548,9 @@ def static_problems(project, message, context):
         problems.append("the message of a Redis bake does not say how to get Redis")
     if context["channel_layer"] == "memory" and "redis" in message.lower():
         problems.append("the message of an in-memory bake mentions Redis")
+    servers = [words(command) for command in commands.values() if words(command)[1:3] == ("-m", "uvicorn")]
+    if context["channel_layer"] == "memory" and any("--port" in server for server in servers):
+        problems.append("the README of an in-memory bake gives a second server (a --port): its layer serves one")
     if context["channel_layer"] == "redis" and "REDIS_URL=redis://127.0.0.1:6379/0" not in dotenv_text(project):
         problems.append(".env of a Redis bake does not hold the REDIS_URL the README states")
     return problems
@@ -698,8 +703,7 @@ def prove(session, command_words, proof):
                 assert app in config.args, f"{config.source} does not watch {app} after newapp"
     elif proof == "server":
         port = free_port()
-        assert "--port" not in command_words, "the README's server command serves on uvicorn's default port"
-        with VenvServer([*command_words, "--port", str(port)], project, session.env) as server:
+        with VenvServer(on_port(command_words, port), project, session.env) as server:
             if (project / "echo").is_dir():
                 assert server.wait_for_echo(port, "from the README") == "from the README"
             else:  # no demo apps: the router closes an unknown socket path with the project's own code
@@ -716,6 +720,16 @@ def prove(session, command_words, proof):
         session.use_private_redis()  # the Redis that URL names would be the user's own: here a private one
     else:
         pytest.fail(f"no proof for {' '.join(command_words)!r}: add one to tests/test_docs_commands.py")
+
+
+def on_port(command_words, port):
+    """The server command serving on `port`: its own --port replaced (a second server's), or one added (uvicorn's
+    default, 8000)."""
+    args = list(command_words)
+    if "--port" in args:
+        args[args.index("--port") + 1] = str(port)
+        return args
+    return [*args, "--port", str(port)]
 
 
 def prove_compose_up(session, command_words):
