@@ -91,6 +91,9 @@ class OwnThreadMixin(ConsumerMixinBase):
             thread_sockets.open -= 1
 
 
+# A JSON frame counts against its socket's rate limit once for every CHARACTERS_PER_MESSAGE characters it holds,
+# or part of them: parsing is what a frame costs, and 20 frames of 1 MiB a second would keep a core busy.
+CHARACTERS_PER_MESSAGE = 64 * 1024
 MAX_THREAD_SOCKETS = 1000  # per server process: sockets of OwnThreadMixin consumers, one OS thread each
 
 
@@ -134,9 +137,10 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
 
     Each socket has a message rate limit, a token bucket: `message_burst` frames at once, then
     `messages_per_second` (settings.SOCKET_MESSAGES_PER_SECOND and SOCKET_MESSAGE_BURST unless a subclass sets
-    its own; a rate of 0: no limit). A frame over the limit is dropped, the first of a run with {"error": ...}; a client
-    that sends more than `message_burst` frames over the limit before its bucket has filled up again is closed
-    with RATE_LIMITED (4429).
+    its own; a rate of 0: no limit). A frame counts once for every CHARACTERS_PER_MESSAGE (64 K) characters it
+    holds or part of them (at most `message_burst` times). A frame over the limit is dropped, the first of a run
+    with {"error": ...}; a client that sends more than `message_burst` frames over the limit before its bucket
+    has filled up again is closed with RATE_LIMITED (4429).
 
     It also runs disconnect() when a handler fails, typically sending to a client that has just gone
     (uvicorn raises ClientDisconnected): the stock class skips disconnect() then, so the socket's groups
@@ -163,7 +167,8 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         bucket = self.bucket or self.make_bucket()
-        if not bucket.take():
+        size = len(text_data) if text_data is not None else len(bytes_data or b"")
+        if not bucket.take(max(1, -(-size // CHARACTERS_PER_MESSAGE))):  # -(-a // b): a / b rounded up
             await self.refuse_over_rate_limit(bucket)
             return
         if text_data is None:
@@ -211,7 +216,10 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
         if bucket.dropped == bucket.burst + 1:
             await self.close(code=RATE_LIMITED)
         elif bucket.streak == 1:  # the first frame dropped since one was handled
-            await self.send_error(f"Too many messages: at most {bucket.rate:g} a second. This one was dropped.")
+            await self.send_error(
+                f"Too many messages: at most {bucket.rate:g} a second, a frame counting once for every "
+                f"{CHARACTERS_PER_MESSAGE // 1024} K characters. This one was dropped."
+            )
 
 
 class TokenBucket:
@@ -223,17 +231,19 @@ class TokenBucket:
         self.tokens: float = burst  # fractions of a token refill between frames
         self.at, self.dropped, self.streak = time.monotonic(), 0, 0
 
-    def take(self) -> bool:
-        """True and one token less, or False (and one more dropped) when none is left."""
+    def take(self, tokens: int = 1) -> bool:
+        """True and `tokens` tokens less (at most `burst`: the largest frame needs a full bucket, not more), or
+        False (and one more dropped) when fewer are left."""
         if not self.rate:
             return True
+        tokens = min(tokens, self.burst)
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
         self.at = now
         if self.tokens == self.burst:
             self.dropped = 0  # the client waited long enough: a fresh start
-        if self.tokens >= 1:
-            self.tokens -= 1
+        if self.tokens >= tokens:
+            self.tokens -= tokens
             self.streak = 0
             return True
         self.dropped += 1

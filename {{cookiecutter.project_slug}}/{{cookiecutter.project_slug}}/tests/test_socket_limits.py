@@ -10,7 +10,7 @@ import websockets
 from channels.testing import WebsocketCommunicator
 
 from {{ cookiecutter.project_slug }}.asgi import application
-from {{ cookiecutter.project_slug }}.consumers import RATE_LIMITED, TOO_MANY_SOCKETS
+from {{ cookiecutter.project_slug }}.consumers import CHARACTERS_PER_MESSAGE, RATE_LIMITED, TOO_MANY_SOCKETS
 from {{ cookiecutter.project_slug }}.testing.live_server import live_servers
 from {{ cookiecutter.project_slug }}.testing.routes import routed_paths
 from {{ cookiecutter.project_slug }}.tests.sessions import cookie_for
@@ -143,3 +143,13 @@ async def test_a_client_that_waits_for_its_bucket_is_served_again(connect, setti
     served, errors = await answers_to("d", "e")
     # Over the limit again before the bucket filled up: this run of drops is told too, not dropped in silence.
     assert served == ["d"] and len(errors) == 1 and "Too many messages" in errors[0]
+
+
+async def test_a_large_frame_counts_once_for_every_64k_characters_it_holds(connect, settings, path):
+    # Parsing is what a frame costs: counted one a frame, 20 frames of 1 MiB a second would keep a core busy.
+    settings.SOCKET_MESSAGES_PER_SECOND, settings.SOCKET_MESSAGE_BURST = 1, 4
+    socket = await connect(path)
+    await socket.send_json_to({"message": "x" * (3 * CHARACTERS_PER_MESSAGE)})  # 3 x 64 K and a few: 4 messages
+    assert "Too many messages" not in (await socket.receive_json_from(WAIT)).get("error", "")
+    await socket.send_json_to({"message": "small"})
+    assert "Too many messages" in (await socket.receive_json_from(WAIT)).get("error", "")
