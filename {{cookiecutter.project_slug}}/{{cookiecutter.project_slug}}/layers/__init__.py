@@ -32,4 +32,8 @@ def is_in_memory(alias=DEFAULT_CHANNEL_LAYER):
     Such a layer never carries a message to another process: not to a second server, runworker or a shell.
     """
     backend = getattr(settings, "CHANNEL_LAYERS", {}).get(alias, {}).get("BACKEND")
-    return backend is not None and issubclass(import_string(backend), InMemoryChannelLayer)
+    if backend is None:
+        return False
+    layer_class = import_string(backend)
+    # Not a class (a factory function): not in memory, and checks.py's channel_layers.E002 names it.
+    return isinstance(layer_class, type) and issubclass(layer_class, InMemoryChannelLayer)

@@ -240,6 +240,8 @@ def test_redis_layer_with_several_processes_is_fine(settings, monkeypatch, redis
         # Its sockets failed on their first presence update, and the server's start with an AttributeError.
         ("channels_redis.pubsub.RedisPubSubChannelLayer", "neither in memory nor channels-redis's RedisChannelLayer"),
         ("channels_redis.core.NoSuchLayer", "cannot be imported"),
+        # Not a class at all (here a function): issubclass() raised a TypeError traceback for every command.
+        ("channels.layers.get_channel_layer", "neither in memory nor channels-redis's RedisChannelLayer"),
     ],
 )
 async def test_a_layer_class_the_project_cannot_use_stops_every_command_and_the_servers_start(
