@@ -236,7 +236,7 @@ class TokenBucket:
         False (and one more dropped) when fewer are left."""
         if not self.rate:
             return True
-        tokens = min(tokens, self.burst)
+        tokens = max(1, min(tokens, self.burst))  # a full bucket at most, one at least (a burst of 0 lets none in)
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
         self.at = now

@@ -10,7 +10,7 @@ import websockets
 from channels.testing import WebsocketCommunicator
 
 from {{ cookiecutter.project_slug }}.asgi import application
-from {{ cookiecutter.project_slug }}.consumers import CHARACTERS_PER_MESSAGE, RATE_LIMITED, TOO_MANY_SOCKETS
+from {{ cookiecutter.project_slug }}.consumers import CHARACTERS_PER_MESSAGE, RATE_LIMITED, TOO_MANY_SOCKETS, TokenBucket
 from {{ cookiecutter.project_slug }}.testing.live_server import live_servers
 from {{ cookiecutter.project_slug }}.testing.routes import routed_paths
 from {{ cookiecutter.project_slug }}.tests.sessions import cookie_for
@@ -153,3 +153,9 @@ async def test_a_large_frame_counts_once_for_every_64k_characters_it_holds(conne
     assert "Too many messages" not in (await socket.receive_json_from(WAIT)).get("error", "")
     await socket.send_json_to({"message": "small"})
     assert "Too many messages" in (await socket.receive_json_from(WAIT)).get("error", "")
+
+
+def test_a_bucket_of_no_tokens_lets_no_frame_through():
+    # A frame's cost is capped at the burst; capped to 0, a consumer class with message_burst = 0 had no limit at all.
+    bucket = TokenBucket(rate=RATE, burst=0)
+    assert not bucket.take() and not bucket.take(3)
