@@ -11,11 +11,19 @@ Used by every JSON consumer (consumers.JsonConsumer) and every view that parses 
 
 import json
 import math
+import re
 from typing import Any
 
 # Deeper than any frame an app needs, well below Python's recursion limit (json.loads recurses per level).
 MAX_DEPTH = 100
 TOO_DEEP = f"JSON nested deeper than {MAX_DEPTH} levels is not accepted."
+# The nesting check's steps (too_deep): a JSON string (escapes included); the ASCII characters but brackets, and
+# runs of any others; an innermost pair, matched in one pass so that pairs it leaves behind wait for the next.
+STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+ASCII_BUT_BRACKETS = dict.fromkeys(code for code in range(128) if chr(code) not in "[]{}")
+NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+EMPTY_PAIR = re.compile(r"\[\]|\{\}")
+LEVELS_TAKEN_OFF = 3
 
 
 class InvalidJSON(ValueError):
@@ -40,35 +48,45 @@ def loads(text: str | bytes) -> Any:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidJSON("The body is not UTF-8 text.") from None
+    if text.count("[") + text.count("{") > MAX_DEPTH and too_deep(text):
+        raise InvalidJSON(TOO_DEEP)
     try:
         value = DECODER.decode(text)
     except InvalidJSON:
         raise
     except json.JSONDecodeError as error:
         raise InvalidJSON(f"Malformed JSON: {error.msg} at position {error.pos}.") from None
-    except RecursionError:
-        # The decoder recurses once per level, in C, up to the interpreter's limit: it gives up safely there.
-        raise InvalidJSON(TOO_DEEP) from None
-    except ValueError as error:
-        # An integer beyond Python's int/str conversion limit (4,300 digits).
+    except (ValueError, RecursionError) as error:
+        # ValueError: an integer beyond Python's int/str conversion limit (4,300 digits).
         raise InvalidJSON(f"Unreadable JSON: {str(error).split(':')[0]}.") from None
-    if text.count("[") + text.count("{") > MAX_DEPTH and too_deep(value):
-        raise InvalidJSON(TOO_DEEP)
     if "\\u" in text and has_lone_surrogate(value):
         raise InvalidJSON("The JSON holds a lone surrogate (\\ud800-\\udfff without its pair): not valid Unicode.")
     return value
 
 
-def too_deep(value):
-    """Whether `value` holds lists or dicts inside one another more than MAX_DEPTH levels deep. It walks the
-    parsed containers, never the text: a long string full of brackets costs nothing here."""
-    pending = [(value, 1)] if isinstance(value, dict | list) else []
-    while pending:
-        item, depth = pending.pop()
-        if depth > MAX_DEPTH:
-            return True
-        children = item.values() if isinstance(item, dict) else item
-        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+def too_deep(text):
+    """Whether `text` opens more than MAX_DEPTH arrays or objects inside one another (brackets in strings do not
+    count). Checked before parsing: the decoder recurses once per level, in C, and on a small thread stack
+    (musl's, a lowered `ulimit -s`) Python 3.12+ can run out of stack before its recursion limit, which kills
+    the process. C code does the work per character: it drops the strings, then everything but brackets, then
+    each empty pair (every branch's innermost level) a few times over, so that the loop below runs only over
+    what is left, little for anything but a deep document."""
+    brackets = STRING.sub("", text).translate(ASCII_BUT_BRACKETS)
+    if not brackets.isascii():
+        brackets = NOT_BRACKETS.sub("", brackets)  # characters JSON allows only in strings: the decoder refuses them
+    depth = 0  # the levels taken off every branch so far
+    while depth < LEVELS_TAKEN_OFF:
+        shorter = EMPTY_PAIR.sub("", brackets)
+        if len(shorter) == len(brackets):
+            break
+        brackets, depth = shorter, depth + 1
+    for bracket in brackets:
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        else:
+            depth -= 1
     return False
 
 

@@ -1,4 +1,4 @@
-"""strictjson's nesting limit: what counts as a level, and what the check costs."""
+"""strictjson's nesting limit: what counts as a level, what the check costs, and that the decoder never sees more."""
 
 import sys
 
@@ -20,8 +20,24 @@ def test_nesting_up_to_the_limit_is_accepted_and_one_level_more_is_not():
             strictjson.loads(text)
 
 
+def test_the_decoder_never_sees_nesting_past_the_limit(monkeypatch):
+    # It recurses once per level in C: on a small thread stack Python 3.12+ runs out of stack before its recursion
+    # limit and the process dies (9,000 levels in a thread of 1 MiB on 3.13), where an error would be caught.
+    class Refusing:
+        def decode(self, text):
+            raise AssertionError("the decoder was given nesting past MAX_DEPTH")
+
+    monkeypatch.setattr(strictjson, "DECODER", Refusing())
+    deep = [nested(MAX_DEPTH + 1), nested(100_000), '[{"a": ' * 60 + "1" + "}]" * 60, '["]", ' + nested(101) + "]"]
+    for text in [*deep, "[" * 100_000 + "é"]:
+        with pytest.raises(InvalidJSON, match=f"nested deeper than {MAX_DEPTH} levels"):
+            strictjson.loads(text)
+
+
 def test_brackets_inside_strings_are_not_levels():
     assert strictjson.loads('["' + "[{" * 5_000 + '"]') == ["[{" * 5_000]
+    deepest = nested(MAX_DEPTH - 1)
+    assert strictjson.loads('["\\"[[", ' + deepest + "]") == ['"[[', strictjson.loads(deepest)]
     assert strictjson.loads("[" + ", ".join(["[]"] * 5_000) + "]") == [[]] * 5_000  # wide, not deep
 
 
