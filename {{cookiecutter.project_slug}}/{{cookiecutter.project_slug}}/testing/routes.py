@@ -1,16 +1,46 @@
-"""The socket paths a project routes, for tests that must cover every consumer, including future apps'."""
+"""The socket paths a project routes, for tests that must cover every consumer, including future apps'.
+
+Each route's parameters are filled with a sample value its converter accepts (SAMPLE_VALUES: `<int:...>` gets 1,
+others "lobby"). A consumer that closes such a socket at once (an id the empty test database lacks) cannot be
+tested there: closed_at_connect() tells, and the project-wide tests skip it, naming it in pytest's summary.
+"""
 
 import re
 
 from django.urls.resolvers import RoutePattern
+
+SAMPLE_VALUES = {"int": "1", "uuid": "00000000-0000-4000-8000-000000000000"}
+DEFAULT_SAMPLE = "lobby"  # str, slug, path, and converters of an app's own
+CONNECT_SECONDS = 0.1  # how long a consumer may take to close a socket it refuses at connect
 
 
 def routed_paths():
     """A path for every `path()` socket route of every app in PROJECT_APPS, route parameters filled in."""
     from {{ cookiecutter.project_slug }}.routing import websocket_urlpatterns  # needs Django set up
 
-    return [
-        "/" + re.sub(r"<[^>]+>", "lobby", str(route.pattern))
-        for route in websocket_urlpatterns
-        if isinstance(route.pattern, RoutePattern)
-    ]
+    return [sample_path(route) for route in websocket_urlpatterns if isinstance(route.pattern, RoutePattern)]
+
+
+def sample_path(route):
+    """The route's path, each parameter filled with its converter's sample value."""
+    return "/" + re.sub(
+        r"<(?:(\w+):)?\w+>", lambda parameter: SAMPLE_VALUES.get(parameter[1], DEFAULT_SAMPLE), str(route.pattern)
+    )
+
+
+async def closed_at_connect(socket):
+    """The close message of a connected WebsocketCommunicator that its consumer closes within CONNECT_SECONDS
+    (frames sent before it are dropped), or None while it stays open."""
+    while not await socket.receive_nothing(timeout=CONNECT_SECONDS):
+        output = await socket.receive_output()
+        if output["type"] == "websocket.close":
+            return output
+    return None
+
+
+def untestable(path, close):
+    """The skip reason for a routed socket closed at connect."""
+    return (
+        f"{path} was closed at connect ({close.get('code')}) for the sample parameters of testing/routes.py: the "
+        "project-wide tests need a socket that stays open; this consumer's own tests cover it"
+    )
