@@ -53,6 +53,28 @@ def test_newapp_creates_a_wired_app_whose_tests_pass(project_copy):
     assert again.returncode == 1 and f"'{NEW_APP}' is already in PROJECT_APPS" in again.stderr
 
 
+def test_the_migration_makemigrations_writes_for_a_new_model_passes_the_projects_lint(project_copy):
+    # Django writes each field on one line (the id field alone is over 120 characters), not in ruff's format.
+    assert run(project_copy, "manage.py", "newapp", NEW_APP).returncode == 0
+    (project_copy / NEW_APP / "models.py").write_text(MODELS)
+    made = run(project_copy, "manage.py", "makemigrations", NEW_APP)
+    assert made.returncode == 0, made.stderr
+    for lint in (["check"], ["format", "--check"]):
+        result = run(project_copy, "-m", "ruff", *lint, ".")
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+MODELS = """from django.db import models
+
+
+class Vote(models.Model):
+    choice = models.CharField(max_length=200)
+
+    def __str__(self):
+        return self.choice
+"""
+
+
 @pytest.mark.parametrize(("name", "error"), [("os", "conflicts"), ("my-app", "not a valid")])
 def test_newapp_refuses_bad_names_and_changes_nothing(project_copy, name, error):
     settings_before = next(project_copy.glob("*/settings.py")).read_text()
