@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import django
+import django_stubs_ext
 from django.utils.crypto import salted_hmac
 from dotenv import load_dotenv
 
@@ -27,6 +28,10 @@ from {{ cookiecutter.project_slug }}.environment import (
     env_str,
     redis_locations,
 )
+
+# Django's generic classes take a type at run time too, as the type checks (mypy .) want them written:
+# class PollAdmin(admin.ModelAdmin[Poll]), models.Manager["Poll"].
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ENV_FILE = BASE_DIR / ".env"

@@ -23,9 +23,11 @@ def routed_paths():
 
 def sample_path(route):
     """The route's path, each parameter filled with its converter's sample value."""
-    return "/" + re.sub(
-        r"<(?:(\w+):)?\w+>", lambda parameter: SAMPLE_VALUES.get(parameter[1], DEFAULT_SAMPLE), str(route.pattern)
-    )
+    return "/" + re.sub(r"<(?:(\w+):)?\w+>", sample_value, str(route.pattern))
+
+
+def sample_value(parameter: re.Match[str]) -> str:
+    return SAMPLE_VALUES.get(parameter[1] or "", DEFAULT_SAMPLE)
 
 
 async def closed_at_connect(socket):

@@ -65,3 +65,15 @@ def test_sqlite_path_comes_from_the_environment(tmp_path):
         [sys.executable, "manage.py", "shell", "-c", code], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
     )
     assert result.stdout.strip().splitlines()[-1] == str(tmp_path / "data.sqlite3"), result.stderr
+
+
+def test_djangos_generic_classes_take_a_type_as_the_type_checks_want_them():
+    # `mypy .` (disallow_any_generics) asks for admin.ModelAdmin[Group]; without django_stubs_ext.monkeypatch()
+    # in settings.py that raised TypeError when the module was imported.
+    from django.contrib import admin
+    from django.contrib.auth.models import Group
+
+    class GroupAdmin(admin.ModelAdmin[Group]):
+        pass
+
+    assert issubclass(GroupAdmin, admin.ModelAdmin)
