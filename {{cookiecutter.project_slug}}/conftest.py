@@ -8,6 +8,8 @@ Users are created with a one-iteration password hasher, so they cost nothing. Th
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
 
 from {{ cookiecutter.project_slug }}.asgi import application
 from {{ cookiecutter.project_slug }}.tests.hashers import PASSWORD_HASHERS
@@ -57,13 +59,15 @@ def refused():
 
 
 @pytest.fixture
-def session_headers(client):
-    """`await session_headers(user)`: socket headers (Host, allowed Origin, session cookie) logged in as user."""
+def session_headers():
+    """`await session_headers(user)`: socket headers (Host, allowed Origin, session cookie) logged in as user, in
+    a new session each call, as from a browser of its own: logging in another user ends no socket's session."""
 
     async def headers_for(user):
+        client = Client()
         await sync_to_async(client.force_login)(user)
-        cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-        return [(b"host", b"localhost"), ALLOWED_ORIGIN, (b"cookie", cookie)]
+        name = settings.SESSION_COOKIE_NAME
+        return [(b"host", b"localhost"), ALLOWED_ORIGIN, (b"cookie", f"{name}={client.cookies[name].value}".encode())]
 
     return headers_for
 

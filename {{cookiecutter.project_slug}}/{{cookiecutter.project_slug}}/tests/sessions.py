@@ -1,6 +1,7 @@
 """Browser sessions for tests that need several users logged in at once."""
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.test import Client
 
 
@@ -11,7 +12,7 @@ async def log_in(user):
     session, and with it the sockets opened on its cookie."""
     client = Client()
     await sync_to_async(client.force_login)(user)
-    return client, f"sessionid={client.cookies['sessionid'].value}"
+    return client, f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
 async def cookie_for(user):

@@ -68,6 +68,14 @@ def browser_session(make_user):
     return new_browser
 
 
+async def test_session_headers_gives_each_user_a_session_of_their_own(open_socket, make_user, session_headers):
+    # One shared test client logged bob in over alice's session, which ended it: her socket was anonymous.
+    alice = await session_headers(await make_user("alice"))
+    bob = await session_headers(await make_user("bob"))
+    assert await user_on(await open_socket("/ws/", alice)) == "alice"
+    assert await user_on(await open_socket("/ws/", bob)) == "bob"
+
+
 async def closed_for_login(socket):
     """Whether the socket is closed with 4401 (frames sent before the close are skipped)."""
     while True:
