@@ -32,7 +32,7 @@ The no-demo bake runs first, so the README's pytest commands run its (smaller) s
 every bake's suite anyway.
 
 How each command is proven (`prove`): the venv (with the python3 on PATH), `pip install -e ".[dev]"`, migrate,
-newapp, pytest and ruff run for real, and must succeed (after `uv sync`, .venv must have python and ruff). migrate
+newapp, pytest, ruff and mypy run for real, and must succeed (after `uv sync`, .venv must have python and ruff). migrate
 and newapp must leave what the README says they create (db.sqlite3; orders/ with its routes, consumers and tests,
 its PROJECT_APPS line, and its --reload-dir in every reload run configuration). `pytest` must collect the whole
 suite and pass its in-memory layer and browser tests (the machinery of the suite, in this venv); `pytest -m "not
@@ -71,7 +71,7 @@ import yaml
 from cookiecutter.main import cookiecutter
 from dotenv import dotenv_values
 
-from .support.bakes import TEMPLATE_DIR, baked_env
+from .support.bakes import TEMPLATE_DIR, baked_env, mypy_cache
 from .support.dev_server import DevServer, close_code
 from .support.processes import free_port, launch, start_redis, stop
 from .support.run_configs import RunConfig, all_configs, check_uvicorn, project_package
@@ -660,6 +660,8 @@ def kind(command_words):
         return "pytest"
     if program == ".venv/bin/ruff":
         return "ruff"
+    if command_words == (".venv/bin/mypy", "."):
+        return "mypy"
     if program == "sed" and rest[:1] == ("-i",) and rest[-1:] == (".env",) and len(rest) == 3:
         return "sed .env"
     return None
@@ -686,6 +688,14 @@ def prove(session, command_words, proof):
         session.run(list(command_words))
     elif proof == "pytest":
         prove_pytest(session, command_words)
+    elif proof == "mypy":
+        # With a cache the docs' bakes share: a cold mypy spends 20-30 s of CPU reading Django's stubs.
+        with mypy_cache("docs-commands") as cache:
+            session.env["MYPY_CACHE_DIR"] = str(cache)
+            try:
+                session.run(list(command_words))
+            finally:
+                del session.env["MYPY_CACHE_DIR"]
     elif proof == "migrate":
         session.run(list(command_words))
         assert (project / "db.sqlite3").is_file(), "migrate did not create db.sqlite3, which the README names"
