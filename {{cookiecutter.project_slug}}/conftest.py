@@ -8,10 +8,9 @@ Users are created with a one-iteration password hasher, so they cost nothing. Th
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
-from django.test import Client
 
 from {{ cookiecutter.project_slug }}.asgi import application
+from {{ cookiecutter.project_slug }}.tests import sessions
 from {{ cookiecutter.project_slug }}.tests.hashers import PASSWORD_HASHERS
 
 pytest_plugins = ["{{ cookiecutter.project_slug }}.testing.plugin"]  # it loads testing/screenshots.py too
@@ -64,10 +63,8 @@ def session_headers():
     a new session each call, as from a browser of its own: logging in another user ends no socket's session."""
 
     async def headers_for(user):
-        client = Client()
-        await sync_to_async(client.force_login)(user)
-        name = settings.SESSION_COOKIE_NAME
-        return [(b"host", b"localhost"), ALLOWED_ORIGIN, (b"cookie", f"{name}={client.cookies[name].value}".encode())]
+        _, cookie = await sessions.log_in(user)
+        return [(b"host", b"localhost"), ALLOWED_ORIGIN, (b"cookie", cookie.encode())]
 
     return headers_for
 

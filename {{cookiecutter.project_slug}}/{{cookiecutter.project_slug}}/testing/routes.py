@@ -5,6 +5,7 @@ others "lobby"). A consumer that closes such a socket at once (an id the empty t
 tested there: closed_at_connect() tells, and the project-wide tests skip it, naming it in pytest's summary.
 """
 
+import asyncio
 import re
 
 from django.urls.resolvers import RoutePattern
@@ -38,6 +39,13 @@ async def closed_at_connect(socket):
         if output["type"] == "websocket.close":
             return output
     return None
+
+
+async def still_open(sockets):
+    """The {path: socket} of `sockets` whose consumers did not close them at connect (closed_at_connect, all
+    checked side by side)."""
+    closes = await asyncio.gather(*(closed_at_connect(socket) for socket in sockets.values()))
+    return {path: socket for (path, socket), close in zip(sockets.items(), closes, strict=True) if close is None}
 
 
 def untestable(path, close):

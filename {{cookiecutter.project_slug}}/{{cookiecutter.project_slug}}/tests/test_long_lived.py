@@ -16,8 +16,7 @@ from {{ cookiecutter.project_slug }} import middleware
 from {{ cookiecutter.project_slug }}.asgi import application
 from {{ cookiecutter.project_slug }}.consumers import EXPIRED
 from {{ cookiecutter.project_slug }}.groups import group_name
-from {{ cookiecutter.project_slug }}.testing.routes import closed_at_connect, routed_paths
-from {{ cookiecutter.project_slug }}.tests.sessions import log_in
+from {{ cookiecutter.project_slug }}.testing.routes import routed_paths, still_open
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,16 +35,12 @@ def short_group_expiry(settings, channel_layers):
 
 
 @pytest.fixture
-def headers_for(make_user):
-    """`await headers_for(path)`: socket headers logged in as that path's own user, in a session of its own.
-
-    Users of their own, because the sockets of one user share groups (logins.py) that each route's probe would
-    reach; sessions of their own, because logging in as another user in a shared test client ends its session.
-    """
+def headers_for(make_user, session_headers):
+    """`await headers_for(path)`: socket headers logged in as that path's own user (session_headers): the sockets
+    of one user share groups (logins.py) that each route's probe would reach."""
 
     async def headers(path):
-        _, cookie = await log_in(await make_user("longlived" + re.sub(r"\W", "-", path)))
-        return [(b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie.encode())]
+        return await session_headers(await make_user("longlived" + re.sub(r"\W", "-", path)))
 
     return headers
 
@@ -81,10 +76,7 @@ async def test_every_socket_that_joins_groups_is_closed_before_they_expire(short
             joining[path] = socket
         else:
             await socket.disconnect()
-    closes = await asyncio.gather(*(closed_at_connect(socket) for socket in joining.values()))
-    for path, close in zip(list(joining), closes, strict=True):
-        if close is not None:  # its consumer closed it: it sits in no group now, whatever it joined
-            del joining[path]
+    joining = await still_open(joining)  # one its consumer closed sits in no group now, whatever it joined
     if not joining:
         pytest.skip("no routed consumer joins a group and stays open (demo apps left out)")
 

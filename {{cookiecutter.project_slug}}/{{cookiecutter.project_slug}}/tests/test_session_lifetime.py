@@ -7,8 +7,6 @@ token stops working at logout and opens only the socket path it was issued for. 
 same across two server processes on Redis.
 """
 
-import asyncio
-
 import pytest
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
@@ -17,7 +15,7 @@ from django.test import Client
 
 from {{ cookiecutter.project_slug }}.consumers import UNAUTHORIZED
 from {{ cookiecutter.project_slug }}.middleware import LoginLifetimeMiddleware, SocketAuthMiddleware
-from {{ cookiecutter.project_slug }}.testing.routes import closed_at_connect, routed_paths
+from {{ cookiecutter.project_slug }}.testing.routes import routed_paths, still_open
 from {{ cookiecutter.project_slug }}.tests.sessions import log_in
 from {{ cookiecutter.project_slug }}.tokens import make_token
 
@@ -195,10 +193,7 @@ async def test_every_routed_consumer_closes_at_logout(connect, browser_session):
     # (Without apps that route sockets there is nothing to close: the consumers above stand for them.)
     laptop, headers = await browser_session("alice")
     sockets = {path: await connect(path, headers=headers) for path in routed_paths()}
-    closes = await asyncio.gather(*(closed_at_connect(socket) for socket in sockets.values()))
-    for path, close in zip(list(sockets), closes, strict=True):
-        if close is not None:  # its consumer closed it at once: there is nothing left for the logout to close
-            del sockets[path]
+    sockets = await still_open(sockets)  # one its consumer closed at once leaves the logout nothing to close
     await log_out(laptop)
     for path, socket in sockets.items():
         assert await closed_for_login(socket), path
