@@ -1,8 +1,13 @@
-"""strictjson's nesting limit: what counts as a level, what the check costs, and that the decoder never sees more."""
+"""strictjson's nesting limit: what counts as a level, what the check costs, and that the decoder never sees more;
+and that dumps() writes and refuses what json.dumps(allow_nan=False) does."""
 
+import json
+import re
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from {{ cookiecutter.project_slug }} import strictjson
 from {{ cookiecutter.project_slug }}.strictjson import MAX_DEPTH, InvalidJSON
@@ -64,3 +69,45 @@ def test_the_nesting_check_costs_no_python_work_per_character():
     # it stalling the event loop every other socket of the process shares.
     short, long = ('"' + "[" * size + '"' for size in (MAX_DEPTH + 1, 20_000))
     assert lines_run(strictjson.loads, long) == lines_run(strictjson.loads, short)
+
+
+class Unserializable:
+    pass
+
+
+circular: list[object] = []
+circular.append(circular)
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(), children, max_size=5),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values | st.tuples(json_values, st.integers()) | st.dictionaries(st.integers() | st.booleans(), st.text()))
+def test_dumps_writes_what_json_dumps_writes(value):
+    # dumps calls the stdlib's C encoder itself: an interpreter that changed it would show here.
+    assert strictjson.dumps(value) == json.dumps(value, allow_nan=False)
+
+
+@pytest.mark.parametrize("value", [float("nan"), [1, float("inf")], {"a": -float("inf")}, circular, Unserializable()])
+def test_dumps_refuses_what_json_dumps_refuses_with_the_same_error(value):
+    with pytest.raises((ValueError, TypeError)) as expected:
+        json.dumps(value, allow_nan=False)
+    with pytest.raises(type(expected.value), match=re.escape(str(expected.value))):
+        strictjson.dumps(value)
+
+
+def test_dumps_skips_the_python_wrapper_of_the_c_encoder_and_keeps_it_as_a_fallback(monkeypatch):
+    # JSONEncoder.encode() cost more than encoding a small frame (python/cpython#150820).
+    assert strictjson.make_c_encoder is not None, "this interpreter has no json C accelerator: see strictjson.py"
+    frame = {"message": "héllo", "n": [1, 2.5, None, True]}
+    monkeypatch.setattr(strictjson.ENCODER, "encode", lambda value: pytest.fail("went through JSONEncoder.encode()"))
+    assert strictjson.dumps(frame) == json.dumps(frame)
+    monkeypatch.undo()
+    monkeypatch.setattr(strictjson, "make_c_encoder", None)
+    assert strictjson.dumps(frame) == json.dumps(frame)
+    with pytest.raises(ValueError, match="Circular reference"):
+        strictjson.dumps(circular)

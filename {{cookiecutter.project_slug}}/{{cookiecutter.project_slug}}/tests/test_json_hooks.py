@@ -1,0 +1,64 @@
+"""JsonConsumer and Channels' hooks decode_json and encode_json: a consumer that overrides one has it called for every
+frame, as in Channels; one that overrides neither does not pay for awaiting them, nor the send()s behind send_json."""
+
+import json
+
+import pytest
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.routing import URLRouter
+from django.urls import path
+
+from {{ cookiecutter.project_slug }}.consumers import JsonConsumer
+
+
+class Echo(JsonConsumer):
+    async def receive_json(self, content, **kwargs):
+        await self.send_json(content)
+
+
+class UpperEcho(Echo):
+    """Reads keys upper-cased and writes a prefix before the JSON."""
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        return {key.upper(): value for key, value in json.loads(text_data).items()}
+
+    @classmethod
+    async def encode_json(cls, content):
+        return "json:" + json.dumps(content)
+
+
+router = URLRouter([path("echo/", Echo.as_asgi()), path("upper/", UpperEcho.as_asgi())])
+
+
+async def test_overridden_hooks_are_called_for_every_frame(connect):
+    socket = await connect("/upper/", app=router)
+    for n in range(3):
+        await socket.send_to(text_data=json.dumps({"n": n}))
+        assert await socket.receive_from() == json.dumps({"N": n}).join(["json:", ""])
+
+
+async def test_a_consumer_that_overrides_no_hook_never_awaits_them(connect, monkeypatch):
+    # Each await of a hook cost about 0.3 µs per frame: a sixth of what a JSON echo adds to a plain echo.
+    async def refuse(*args, **kwargs):
+        pytest.fail("a hook the consumer does not override was awaited")
+
+    socket = await connect("/echo/", app=router)
+    for hook in ("decode_json", "encode_json"):
+        monkeypatch.setattr(JsonConsumer, hook, classmethod(refuse))
+    monkeypatch.setattr(AsyncWebsocketConsumer, "send", refuse)
+    await socket.send_to(text_data='{"message": "hello", "n": [1, 2.5]}')
+    assert await socket.receive_json_from() == {"message": "hello", "n": [1, 2.5]}
+    await socket.send_to(text_data="[")
+    assert "Malformed JSON" in (await socket.receive_json_from())["error"]
+
+
+async def test_send_json_closes_with_the_code_it_is_given(connect):
+    class Closing(JsonConsumer):
+        async def receive_json(self, content, **kwargs):
+            await self.send_json({"bye": True}, close=4000)
+
+    socket = await connect("/closing/", app=URLRouter([path("closing/", Closing.as_asgi())]))
+    await socket.send_to(text_data="{}")
+    assert await socket.receive_json_from() == {"bye": True}
+    assert await socket.receive_output() == {"type": "websocket.close", "code": 4000}
