@@ -1,5 +1,6 @@
 """Base classes for every app's consumers, the consumer of unknown socket paths, and the close codes."""
 
+import inspect
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -159,8 +160,9 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.custom_decode = cls.decode_json.__func__ is not JsonConsumer.decode_json.__func__  # type: ignore[attr-defined]
-        cls.custom_encode = cls.encode_json.__func__ is not JsonConsumer.encode_json.__func__  # type: ignore[attr-defined]
+        # Found without binding: a hook may be a classmethod (as in Channels), a staticmethod or a plain method.
+        cls.custom_decode = inspect.getattr_static(cls, "decode_json") is not vars(JsonConsumer)["decode_json"]
+        cls.custom_encode = inspect.getattr_static(cls, "encode_json") is not vars(JsonConsumer)["encode_json"]
 
     async def __call__(self, scope: "Scope", receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         try:

@@ -28,7 +28,34 @@ class UpperEcho(Echo):
         return "json:" + json.dumps(content)
 
 
-router = URLRouter([path("echo/", Echo.as_asgi()), path("upper/", UpperEcho.as_asgi())])
+class MethodHooks(Echo):
+    """Channels' hooks overridden as plain methods, which Channels calls just as well (self.decode_json(...))."""
+
+    async def decode_json(self, text_data):
+        return {"read": json.loads(text_data)}
+
+    async def encode_json(self, content):
+        return "method:" + json.dumps(content)
+
+
+class StaticHooks(Echo):
+    @staticmethod
+    async def decode_json(text_data):
+        return {"read": json.loads(text_data)}
+
+    @staticmethod
+    async def encode_json(content):
+        return "static:" + json.dumps(content)
+
+
+router = URLRouter(
+    [
+        path("echo/", Echo.as_asgi()),
+        path("upper/", UpperEcho.as_asgi()),
+        path("method/", MethodHooks.as_asgi()),
+        path("static/", StaticHooks.as_asgi()),
+    ]
+)
 
 
 async def test_overridden_hooks_are_called_for_every_frame(connect):
@@ -36,6 +63,14 @@ async def test_overridden_hooks_are_called_for_every_frame(connect):
     for n in range(3):
         await socket.send_to(text_data=json.dumps({"n": n}))
         assert await socket.receive_from() == json.dumps({"N": n}).join(["json:", ""])
+
+
+@pytest.mark.parametrize("kind", ["method", "static"])
+async def test_hooks_overridden_as_plain_or_static_methods_are_called(connect, kind):
+    # Not only classmethods: defining such a class raised AttributeError (no __func__) at import.
+    socket = await connect(f"/{kind}/", app=router)
+    await socket.send_to(text_data="[1]")
+    assert await socket.receive_from() == f'{kind}:{{"read": [1]}}'
 
 
 async def test_a_consumer_that_overrides_no_hook_never_awaits_them(connect, monkeypatch):
