@@ -96,6 +96,8 @@ class OwnThreadMixin(ConsumerMixinBase):
 # or part of them: parsing is what a frame costs, and 20 frames of 1 MiB a second would keep a core busy.
 CHARACTERS_PER_MESSAGE = 64 * 1024
 MAX_THREAD_SOCKETS = 1000  # per server process: sockets of OwnThreadMixin consumers, one OS thread each
+# The classes Channels' send_json goes through to the server, whose work JsonConsumer.send_json does itself.
+CHANNELS_SENDERS = (AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer, AsyncConsumer)
 
 
 class thread_sockets:
@@ -149,9 +151,10 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
     """
 
     disconnected = False
-    # Whether the class overrides Channels' hooks decode_json and encode_json (set by __init_subclass__). A hook it does
-    # not override is not awaited for each frame, nor are the two send()s Channels' send_json goes through: together
-    # about 1 µs of the 6 µs a JSON echo adds to an echo.
+    # Whether frames go through Channels' decode_json, and through Channels' send_json (set by __init_subclass__): yes
+    # when the class overrides that hook, and (send_json) when a base class listed after JsonConsumer has a send_json
+    # or send() that Channels' send_json would call. Otherwise the hook is not awaited for each frame, nor are the two
+    # send()s Channels' send_json goes through: together about 1 µs of the 6 µs a JSON echo adds to an echo.
     custom_decode = custom_encode = False
     contract: Contract | str | None = None
     messages_per_second: float | None = None  # None: settings.SOCKET_MESSAGES_PER_SECOND
@@ -163,6 +166,8 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
         # Found without binding: a hook may be a classmethod (as in Channels), a staticmethod or a plain method.
         cls.custom_decode = inspect.getattr_static(cls, "decode_json") is not vars(JsonConsumer)["decode_json"]
         cls.custom_encode = inspect.getattr_static(cls, "encode_json") is not vars(JsonConsumer)["encode_json"]
+        later = [base for base in cls.__mro__[cls.__mro__.index(JsonConsumer) + 1 :] if base not in CHANNELS_SENDERS]
+        cls.custom_encode |= any({"send_json", "send"} & vars(base).keys() for base in later)
 
     async def __call__(self, scope: "Scope", receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         try:

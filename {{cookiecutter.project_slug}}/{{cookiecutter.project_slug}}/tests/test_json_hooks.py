@@ -4,7 +4,7 @@ frame, as in Channels; one that overrides neither does not pay for awaiting them
 import json
 
 import pytest
-from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from channels.routing import URLRouter
 from django.urls import path
 
@@ -86,6 +86,38 @@ async def test_a_consumer_that_overrides_no_hook_never_awaits_them(connect, monk
     assert await socket.receive_json_from() == {"message": "hello", "n": [1, 2.5]}
     await socket.send_to(text_data="[")
     assert "Malformed JSON" in (await socket.receive_json_from())["error"]
+
+
+class Stamping(AsyncJsonWebsocketConsumer):
+    async def send_json(self, content, close=False):
+        await super().send_json({**content, "stamped": True}, close)
+
+
+class Counting(AsyncWebsocketConsumer):
+    sent = 0
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        type(self).sent += 1
+        await super().send(text_data, bytes_data, close)
+
+
+async def test_send_json_goes_through_the_sends_of_base_classes_listed_after_json_consumer(connect):
+    # Channels' send_json calls the send_json and send() of the classes after JsonConsumer in the MRO (a base class
+    # of another library listed after it): skipping Channels' send_json must not skip them.
+    class StampedEcho(Echo, Stamping):
+        pass
+
+    class CountedEcho(Echo, Counting):
+        pass
+
+    app = URLRouter([path("stamped/", StampedEcho.as_asgi()), path("counted/", CountedEcho.as_asgi())])
+    socket = await connect("/stamped/", app=app)
+    await socket.send_to(text_data='{"n": 1}')
+    assert await socket.receive_json_from() == {"n": 1, "stamped": True}
+    socket = await connect("/counted/", app=app)
+    await socket.send_to(text_data='{"n": 1}')
+    assert await socket.receive_json_from() == {"n": 1}
+    assert CountedEcho.sent == 1
 
 
 async def test_send_json_closes_with_the_code_it_is_given(connect):
