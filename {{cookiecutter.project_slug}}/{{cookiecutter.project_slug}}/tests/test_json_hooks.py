@@ -72,7 +72,7 @@ async def test_hooks_overridden_as_plain_or_static_methods_are_called(connect, k
     # Not only classmethods: defining such a class raised AttributeError (no __func__) at import.
     socket = await connect(f"/{kind}/", app=router)
     await socket.send_to(text_data="[1]")
-    assert await socket.receive_from() == f'{kind}:{{"read": [1]}}'
+    assert await socket.receive_from() == kind + ':{"read": [1]}'
 
 
 def functions_run(during):
