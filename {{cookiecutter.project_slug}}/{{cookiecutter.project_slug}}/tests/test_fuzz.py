@@ -21,6 +21,7 @@ from {{ cookiecutter.project_slug }}.asgi import application
 from {{ cookiecutter.project_slug }}.consumers import JsonConsumer
 from {{ cookiecutter.project_slug }}.routing import channel_workers, websocket_urlpatterns
 from {{ cookiecutter.project_slug }}.testing.routes import closed_at_connect, sample_path, untestable
+from {{ cookiecutter.project_slug }}.tests.strategies import json_values, scalars
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,12 +45,6 @@ def is_utf8(text):
     return True
 
 
-scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
-json_values = st.recursive(
-    scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=12,
-)
 # Shaped like the demo consumers' frames, so that the fuzzing reaches past their first checks.
 shaped = st.fixed_dictionaries({"message": scalars}) | st.fixed_dictionaries(
     {"start": st.fixed_dictionaries({"steps": scalars}, optional={"fail_at": scalars})}

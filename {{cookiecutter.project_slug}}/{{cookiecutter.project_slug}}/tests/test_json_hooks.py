@@ -75,19 +75,15 @@ async def test_hooks_overridden_as_plain_or_static_methods_are_called(connect, k
     assert await socket.receive_from() == kind + ':{"read": [1]}'
 
 
-def functions_run(during):
+async def functions_run(during):
     """The code objects of the Python functions and coroutines that run while `during()` (a coroutine) is awaited."""
-
-    async def run():
-        codes = set()
-        sys.setprofile(lambda frame, event, arg: codes.add(frame.f_code) if event == "call" else None)
-        try:
-            await during()
-        finally:
-            sys.setprofile(None)
-        return codes
-
-    return run()
+    codes = set()
+    sys.setprofile(lambda frame, event, arg: codes.add(frame.f_code) if event == "call" else None)
+    try:
+        await during()
+    finally:
+        sys.setprofile(None)
+    return codes
 
 
 async def test_a_consumer_that_overrides_no_hook_never_awaits_them(connect):
