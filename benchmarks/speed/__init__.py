@@ -2,7 +2,7 @@
 
 Bakes the default project, adds a `bench_tutorial` app to the bake (the Channels docs' consumers: an echo, a
 JSON echo and the tutorial's chat), migrates, and measures over real WebSockets on loopback with the
-`websockets` asyncio client (load spread over client processes). The servers run on the interpreter `--python`
+`websockets` asyncio client on uvloop (load spread over client processes). The servers run on the interpreter `--python`
 names (default: this one; `--python 3.13` runs them in the environment the template suite makes from a bake's
 uv.lock, build/venvs/py3.13, tests/support/pythons.py); the clients always run here. The report's first and
 last lines say which Python and Django the servers ran.

@@ -125,7 +125,7 @@ def measure_fanout(url, listeners, sent, listener_urls=None, meter=None):
     meter = meter([p.pid for p in processes] + [os.getpid()]) if meter else None
     try:
         clients.wait_for_clients(barrier, 180, processes, results)  # every listener is connected, hence in the group
-        elapsed = asyncio.run(send_paced(url, sum(opened), sent, counts, max_wait=30, meter=meter))
+        elapsed = clients.run(send_paced(url, sum(opened), sent, counts, max_wait=30, meter=meter))
         done.set()
         outcomes = [results.get(timeout=60) for _ in processes]
     finally:
