@@ -9,7 +9,8 @@ every relative link of README.md and docs/*.md, with its #anchor, leads to a fil
 every file or folder path the README, the message and the docs pages name exists there (relative to the
 project or its package; NOT_IN_A_BAKE lists the ones a command or the user creates, with what creates them);
 every `manage.py <command>` is a command of that bake (`manage.py help --commands`); every `python -m
-<module>` imports there; every `.venv/bin/<tool>` is installed by the project's dependencies; every run
+<module>` imports there; every `.venv/bin/<tool>` is installed by the project's dependencies; every variable
+settings.py reads has its row in docs/settings.md, with the default settings.py gives it; every run
 configuration name ("uvicorn (reload)") is a configuration of that bake, and every quoted name in the message
 a configuration or a README heading; the README's uvicorn command passes the checks every IDE configuration
 passes (tests/support/run_configs.check_uvicorn: server.py's options, a --reload-dir per source folder); no
@@ -487,6 +488,11 @@ def static_problems(project, message, context):
     for variable in sorted(set(re.findall(r'\benv_\w+\("([A-Z][A-Z0-9_]*)"', settings))):
         if f"`{variable}`" not in settings_page:
             problems.append(f"settings.py reads {variable}; docs/settings.md does not say what it does")
+    # ... and that row's default is the one settings.py gives it.
+    for variable, default in settings_defaults(settings).items():
+        stated = stated_default(settings_page, variable)
+        if stated is not None and stated != default:
+            problems.append(f"docs/settings.md gives {variable} the default {stated!r}; settings.py, {default!r}")
 
     # Commands: shell ones, inline ones and the message's.
     for key, command in commands.items():
@@ -554,6 +560,29 @@ def static_problems(project, message, context):
     if context["channel_layer"] == "redis" and "REDIS_URL=redis://127.0.0.1:6379/0" not in dotenv_text(project):
         problems.append(".env of a Redis bake does not hold the REDIS_URL the README states")
     return problems
+
+
+def settings_defaults(settings):
+    """{variable: its default as settings.md writes it} for each env_*("NAME", default) call in the text of
+    settings.py: the number or the string's text, "empty" for none or ""."""
+    calls = re.findall(r'\benv_\w+\("([A-Z][A-Z0-9_]*)"(?:,\s*(?:"([^"]*)"|(\d+)))?', settings)
+    return {variable: text or number or "empty" for variable, text, number in calls}
+
+
+def stated_default(page, variable):
+    """The default settings.md's table row for `variable` states: the backquoted value of the default column in
+    the variable's place among the row's names (a row of two variables gives two defaults, or one for both), or
+    "empty" when the column starts with that word; None without such a row."""
+    for line in page.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        names = re.findall(r"`([A-Z][A-Z0-9_]*)`", cells[0])
+        if len(cells) < 3 or variable not in names:
+            continue
+        if cells[1].startswith("empty"):
+            return "empty"
+        values = re.findall(r"`([^`]*)`", cells[1])
+        return values[min(names.index(variable), len(values) - 1)] if values else cells[1]
+    return None
 
 
 def dotenv_text(project):
