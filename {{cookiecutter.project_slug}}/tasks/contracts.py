@@ -12,7 +12,8 @@ from .consumers import MAX_STEPS
 
 
 class Steps(Message):
-    """How many steps the task counts (1 s each), and the step at which it fails, if it should."""
+    """How many steps the task counts (TASKS_STEP_MILLISECONDS each, 0.5 s by default), and the step at which it
+    fails, if it should."""
 
     steps: int = Field(5, ge=1, le=MAX_STEPS)
     fail_at: int | None = Field(None, ge=1, le=MAX_STEPS, description="at most `steps`")

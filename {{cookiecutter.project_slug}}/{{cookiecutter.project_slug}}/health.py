@@ -6,7 +6,7 @@
   /readyz request checks again (`readiness_problems`). Every change is logged, once.
 - Probes: /healthz (views.healthz) answers while the process runs, with no I/O; /readyz (views.readyz) answers
   503 naming each dependency that failed `readiness_problems()`. `QuietProbes` keeps them out of the servers'
-  access log (deploy/gunicorn.conf.py installs it).
+  access log (apps.py installs it in every process).
 - Sockets: `DependencyGuard` (outermost in asgi.py's WebSocket and channel stacks) closes a socket whose consumer failed
   because Redis is unreachable with TRY_AGAIN_LATER (1013), logged in one line instead of a traceback; the
   pages keep loading meanwhile, and clients reconnect once Redis is back.
