@@ -135,7 +135,9 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
 
     Frames are parsed by strictjson.loads: malformed JSON, nesting deeper than strictjson.MAX_DEPTH, integers
     of more than 4,300 digits, NaN/Infinity and lone surrogates all get {"error": ...}, on either channel layer.
-    send_json() refuses to send NaN or Infinity (ValueError), which browsers cannot parse.
+    A decode_json override's ValueError gets {"error": str(error)} too (json's and orjson's JSONDecodeError are
+    ValueErrors); any other error it raises ends the socket. send_json() refuses to send NaN or Infinity
+    (ValueError), which browsers cannot parse.
 
     Each socket has a message rate limit, a token bucket: `message_burst` frames at once, then
     `messages_per_second` (settings.SOCKET_MESSAGES_PER_SECOND and SOCKET_MESSAGE_BURST unless a subclass sets
@@ -191,7 +193,7 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
                 content = strictjson.loads(text_data)
             else:
                 content = await self.decode_json(text_data)
-        except strictjson.InvalidJSON as error:
+        except ValueError as error:  # strictjson.InvalidJSON, or an override's: json's or orjson's JSONDecodeError
             await self.send_error(str(error))
             return
         contract = contract_for(type(self)) if self.contract is not None else None
