@@ -135,9 +135,9 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
 
     Frames are parsed by strictjson.loads: malformed JSON, nesting deeper than strictjson.MAX_DEPTH, integers
     of more than 4,300 digits, NaN/Infinity and lone surrogates all get {"error": ...}, on either channel layer.
-    A decode_json override's ValueError gets {"error": str(error)} too (json's and orjson's JSONDecodeError are
-    ValueErrors); any other error it raises ends the socket. send_json() refuses to send NaN or Infinity
-    (ValueError), which browsers cannot parse.
+    A decode_json override gets only texts within strictjson.MAX_DEPTH, and its ValueError gets {"error":
+    str(error)} too (json's and orjson's JSONDecodeError are ValueErrors); any other error it raises ends the
+    socket. send_json() refuses to send NaN or Infinity (ValueError), which browsers cannot parse.
 
     Each socket has a message rate limit, a token bucket: `message_burst` frames at once, then
     `messages_per_second` (settings.SOCKET_MESSAGES_PER_SECOND and SOCKET_MESSAGE_BURST unless a subclass sets
@@ -192,6 +192,7 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
             if own_hook(self.decode_json, OWN_DECODE):
                 content = strictjson.loads(text_data)
             else:
+                strictjson.check_depth(text_data)  # a recursive decoder would raise RecursionError, or crash
                 content = await self.decode_json(text_data)
         except ValueError as error:  # strictjson.InvalidJSON, or an override's: json's or orjson's JSONDecodeError
             await self.send_error(str(error))

@@ -49,9 +49,7 @@ def loads(text: str | bytes) -> Any:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidJSON("The body is not UTF-8 text.") from None
-    # A text of MAX_DEPTH characters or fewer cannot hold more brackets than that: most frames skip the count.
-    if len(text) > MAX_DEPTH and text.count("[") + text.count("{") > MAX_DEPTH and too_deep(text):
-        raise InvalidJSON(TOO_DEEP)
+    check_depth(text)
     try:
         value = DECODER.decode(text)
     except InvalidJSON:
@@ -64,6 +62,14 @@ def loads(text: str | bytes) -> Any:
     if "\\u" in text and has_lone_surrogate(value):
         raise InvalidJSON("The JSON holds a lone surrogate (\\ud800-\\udfff without its pair): not valid Unicode.")
     return value
+
+
+def check_depth(text: str) -> None:
+    """Raises InvalidJSON if `text` opens more than MAX_DEPTH arrays or objects inside one another (too_deep());
+    JsonConsumer also runs it before a decode_json override, whose recursive decoder could fail on such a text."""
+    # A text of MAX_DEPTH characters or fewer cannot hold more brackets than that: most frames skip the count.
+    if len(text) > MAX_DEPTH and text.count("[") + text.count("{") > MAX_DEPTH and too_deep(text):
+        raise InvalidJSON(TOO_DEEP)
 
 
 def too_deep(text):

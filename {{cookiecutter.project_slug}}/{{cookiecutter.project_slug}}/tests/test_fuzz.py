@@ -2,8 +2,8 @@
 `/api/ws-token/` view. Any frame gets its normal answer or an {"error": ...} frame, never a closed socket or a
 traceback; any body gets an HTTP answer below 500. Runs on both layers (pytest and pytest --redis).
 
-Examples are bounded (hypothesis `max_examples`), and the generated frames include the known crashers:
-deeply nested arrays, integers of more than 4,300 digits, lone surrogates, NaN and Infinity.
+Examples are bounded (hypothesis `max_examples`); the known crashers (deeply nested arrays, integers of more than
+4,300 digits, lone surrogates, NaN and Infinity) go to every route on every run, and are drawn among the rest.
 """
 
 import asyncio
@@ -52,28 +52,28 @@ shaped = st.fixed_dictionaries({"message": scalars}) | st.fixed_dictionaries(
 )
 # What a browser can put in a text frame: any valid Unicode (the server decodes UTF-8, so no lone surrogates).
 utf8_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=50)
-crashers = st.sampled_from(
-    [
-        "[" * 100_000 + "]" * 100_000,
-        '{"message": ' * 50_000 + "1" + "}" * 50_000,
-        "9" * 5000,
-        '{"message": "x", "n": ' + "1" * 4301 + "}",
-        '{"start": {"steps": ' + "2" * 5000 + "}}",
-        '{"message": "\\ud800"}',
-        '{"message": "a\\udfffb"}',
-        '{"\\ud800": 1}',
-        "NaN",
-        '{"message": NaN}',
-        "[Infinity, -Infinity]",
-        '{"start": {"steps": 1e400}}',
-        "1e999",
-        "",
-        " ",
-        "\ufeff{}",
-    ]
-)
+# Frames that crashed a consumer once, or would crash a careless decoder: every one goes to every route on every run
+# (test_every_known_crasher_...), and the fuzzing draws from them too.
+CRASHERS = [
+    "[" * 100_000 + "]" * 100_000,
+    '{"message": ' * 50_000 + "1" + "}" * 50_000,
+    "9" * 5000,
+    '{"message": "x", "n": ' + "1" * 4301 + "}",
+    '{"start": {"steps": ' + "2" * 5000 + "}}",
+    '{"message": "\\ud800"}',
+    '{"message": "a\\udfffb"}',
+    '{"\\ud800": 1}',
+    "NaN",
+    '{"message": NaN}',
+    "[Infinity, -Infinity]",
+    '{"start": {"steps": 1e400}}',
+    "1e999",
+    "",
+    " ",
+    "\ufeff{}",
+]
 frames = st.one_of(
-    crashers,
+    st.sampled_from(CRASHERS),
     st.integers(1, 30_000).map(lambda depth: "[" * depth + "]" * depth),
     json_values.map(json.dumps),  # NaN/Infinity for float("nan"), \udXXX escapes for lone surrogates
     shaped.map(json.dumps),
@@ -137,14 +137,33 @@ async def fuzzed_socket(request, make_user, session_headers):
 @FUZZ
 @given(frame=frames | st.binary(max_size=20))
 async def test_every_frame_gets_an_answer_or_an_error_never_a_crash(fuzzed_socket, path, consumer, frame, caplog):
+    await answers_or_errors(fuzzed_socket, path, frame, caplog)
+
+
+@pytest.mark.parametrize(("path", "consumer"), ROUTES)
+async def test_every_known_crasher_gets_an_answer_or_an_error(fuzzed_socket, path, consumer, caplog):
+    for frame in CRASHERS:  # one socket for all: each must leave it open for the next
+        await answers_or_errors(fuzzed_socket, path, frame, caplog)
+
+
+async def answers_or_errors(socket, path, frame, caplog):
+    """Send `frame` (text or bytes), then the SENTINEL; fail unless each answer up to the sentinel's error is JSON
+    (no NaN, no lone surrogate) and no traceback was logged."""
     caplog.set_level(logging.WARNING)
     # send_input, not send_to: an empty frame is a frame too.
     kind = "bytes" if isinstance(frame, bytes) else "text"
-    await fuzzed_socket.send_input({"type": "websocket.receive", kind: frame})
-    await fuzzed_socket.send_to(text_data=SENTINEL)
+    await socket.send_input({"type": "websocket.receive", kind: frame})
+    await socket.send_to(text_data=SENTINEL)
     answers = []
     while True:
-        output = await fuzzed_socket.receive_output(timeout=ANSWER_SECONDS)
+        try:
+            output = await socket.receive_output(timeout=ANSWER_SECONDS)
+        except (TimeoutError, asyncio.CancelledError):
+            pytest.fail(
+                f"{path} sent no error naming {SENTINEL_ERROR!r} within {ANSWER_SECONDS} s after {frame[:200]!r}, "
+                f"then {SENTINEL[-1]!r} after {len(SENTINEL) - 1} spaces (an overridden decode_json must raise "
+                f"ValueError naming the position, as json does); its answers: {answers}"
+            )
         assert output["type"] == "websocket.send", f"{path} closed the socket on {frame[:200]!r}: {output}"
         answer = strict_json(output["text"])
         answers.append(answer)

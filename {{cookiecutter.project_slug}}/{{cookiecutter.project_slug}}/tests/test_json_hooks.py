@@ -10,6 +10,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocke
 from channels.routing import URLRouter
 from django.urls import path
 
+from {{ cookiecutter.project_slug }} import strictjson
 from {{ cookiecutter.project_slug }}.consumers import JsonConsumer
 
 
@@ -87,6 +88,16 @@ async def test_an_overridden_decoders_value_error_is_an_error_frame_and_the_sock
     assert await socket.receive_from() == "json:" + json.dumps({"error": expected})
     await socket.send_to(text_data='{"still": "open"}')
     assert await socket.receive_from() == 'json:{"STILL": "open"}'
+
+
+@pytest.mark.parametrize("kind", ["method", "static"])
+async def test_an_overridden_decoder_never_sees_a_text_nested_too_deep(connect, kind):
+    # json.loads raised RecursionError on it (or crashes on a small thread stack), which ended the socket.
+    socket = await connect(f"/{kind}/", app=router)
+    await socket.send_to(text_data="[" * 5000 + "]" * 5000)
+    assert await socket.receive_from() == kind + ":" + json.dumps({"error": strictjson.TOO_DEEP})
+    await socket.send_to(text_data="[" * 100 + "]" * 100)  # the limit itself: decoded by the override
+    assert await socket.receive_from() == kind + ":" + json.dumps({"read": json.loads("[" * 100 + "]" * 100)})
 
 
 async def functions_run(during):
