@@ -79,13 +79,11 @@ async def test_hooks_overridden_as_plain_or_static_methods_are_called(connect, k
 @pytest.mark.parametrize("text", ["{", " " * 7777 + "{", "[1,]"])
 async def test_an_overridden_decoders_value_error_is_an_error_frame_and_the_socket_stays_open(connect, text):
     # json.JSONDecodeError, which orjson's subclasses: the socket ended on it while only InvalidJSON was answered.
+    with pytest.raises(json.JSONDecodeError) as refused:
+        json.loads(text)
     socket = await connect("/upper/", app=router)
     await socket.send_to(text_data=text)
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as error:
-        expected = str(error)
-    assert await socket.receive_from() == "json:" + json.dumps({"error": expected})
+    assert await socket.receive_from() == "json:" + json.dumps({"error": str(refused.value)})
     await socket.send_to(text_data='{"still": "open"}')
     assert await socket.receive_from() == 'json:{"STILL": "open"}'
 
