@@ -121,16 +121,18 @@ def unsynced(database):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def session_database(request):
+def session_database(request, tmp_path_factory):
     """The database of the session: the SQLite file of settings.py, or with --postgresql the private server,
     whatever DATABASE_URL says. Returns the server's URL ("" for SQLite).
 
-    Processes a test starts with process_env get the test database. Those started with os.environ get SQLite
-    (DATABASE_URL empty: db.sqlite3, or their DJANGO_SQLITE_PATH), never .env's database."""
+    Processes a test starts with process_env get the test database. Those started with os.environ get an empty
+    SQLite file of the session's own (DATABASE_URL empty, DJANGO_SQLITE_PATH in a temporary directory): never
+    db.sqlite3, nor .env's database, nor a DJANGO_SQLITE_PATH of the shell's."""
     url = request.getfixturevalue("postgresql_url") if request.config.getoption("--postgresql") else ""
-    use_database(dj_database_url.parse(url) if url else unsynced(sqlite_database()))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DATABASE_URL", "")
+        patch.setenv("DJANGO_SQLITE_PATH", str(tmp_path_factory.mktemp("database") / "not-the-test-database.sqlite3"))
+        use_database(dj_database_url.parse(url) if url else unsynced(sqlite_database()))
         yield url
 
 
@@ -146,14 +148,19 @@ def django_db_setup(django_db_setup, session_database, django_db_blocker):
     thread's connection, a process a test left) so that DROP DATABASE is not refused."""
     yield
     if session_database:
-        from django.db import connection
+        end_other_sessions(django_db_blocker)
 
-        with django_db_blocker.unblock(), connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        connection.close()
+
+def end_other_sessions(django_db_blocker):
+    """Ends every other session on the PostgreSQL test database, and this process's connection."""
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    connection.close()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -188,19 +195,34 @@ def fresh_process_state(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def process_env(request, django_db_setup, session_database):
+def process_env(request, django_db_setup, session_database, django_db_blocker, django_db_keepdb):
     """The environment for processes a test starts (a server, runworker, manage.py): the test database (SQLite's
     file, or with --postgresql its URL on the private server) and this session's channel layer (the private Redis
-    with --redis, else in-memory); never .env's DATABASE_URL or REDIS_URL."""
-    from django.db import connection
+    with --redis, else in-memory); never .env's DATABASE_URL or REDIS_URL.
 
+    pytest-django makes the test database only for a session with a test that uses the database; in any other
+    (one test that starts a server, run alone) this fixture makes it, migrated, and drops it at the end."""
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
+    own = dj_database_url.parse(session_database) if session_database else sqlite_database()
+    made = None
+    if str(connection.settings_dict["NAME"]) == str(own["NAME"]):  # still the project's: no test database was made
+        with django_db_blocker.unblock():
+            made = setup_databases(verbosity=0, interactive=False, aliases={"default"}, keepdb=django_db_keepdb)
     redis_url = request.getfixturevalue("redis_url") if request.config.getoption("--redis") else ""
     env = {name: value for name, value in os.environ.items() if name != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     test_database = str(connection.settings_dict["NAME"])
     if session_database:
         database_url = urlsplit(session_database)._replace(path=f"/{test_database}").geturl()
-        return {**env, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
-    return {**env, "DATABASE_URL": "", "DJANGO_SQLITE_PATH": test_database, "REDIS_URL": redis_url}
+        yield {**env, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    else:
+        yield {**env, "DATABASE_URL": "", "DJANGO_SQLITE_PATH": test_database, "REDIS_URL": redis_url}
+    if made is not None and not django_db_keepdb:
+        if session_database:
+            end_other_sessions(django_db_blocker)
+        with django_db_blocker.unblock():
+            teardown_databases(made, verbosity=0)
 
 
 @pytest.fixture(scope="session")

@@ -120,3 +120,44 @@ def test_processes_the_tests_start_share_the_test_database(process_env, django_u
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "1", result.stdout + result.stderr
+
+
+# A test file of its own, run alone: no test in its session uses the database, so pytest-django makes no test
+# database for it.
+LONE_TESTS = """
+import os, subprocess, sys
+
+COUNT_USERS = "from django.contrib.auth.models import User; print(User.objects.count())"
+
+
+def manage(args, env):
+    return subprocess.run([sys.executable, "manage.py", *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_a_process_on_process_env_gets_the_migrated_test_database(process_env):
+    result = manage(["shell", "-c", COUNT_USERS], process_env)
+    assert result.returncode == 0, result.stderr
+    assert process_env["DJANGO_SQLITE_PATH"].endswith("test_db.sqlite3"), process_env["DJANGO_SQLITE_PATH"]
+
+
+def test_a_process_on_this_environment_gets_no_real_database():
+    result = manage(["makemigrations", "--check", "--dry-run"], dict(os.environ))  # it opens the database
+    assert result.returncode == 0, result.stderr
+"""
+
+
+def test_a_session_without_database_tests_never_opens_the_development_database(project_copy, tmp_path):
+    # In a copy: the session run here makes and drops a test_db.sqlite3 of its own.
+    development = tmp_path / "development.sqlite3"
+    (project_copy / "test_lone.py").write_text(LONE_TESTS)
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "test_lone.py"],
+        cwd=project_copy,
+        env={**environment, "DATABASE_URL": "", "DJANGO_SQLITE_PATH": str(development)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not development.exists(), "a test opened the development database"

@@ -1,4 +1,3 @@
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,17 +22,6 @@ def test_an_empty_list_gets_its_first_app():
 
 def test_a_list_written_differently_is_left_alone():
     assert add_to_project_apps('PROJECT_APPS = ["echo"]\n', "orders") is None
-
-
-@pytest.fixture
-def project_copy(tmp_path):
-    """This project, copied: the command really writes files and edits settings.py."""
-    # "*.sqlite3*": also the test databases of other pytest-xdist workers and their journals, which come and
-    # go while this copies.
-    ignore = shutil.ignore_patterns(
-        ".venv", ".git", "__pycache__", "*.sqlite3*", ".pytest_cache", "*.egg-info", "node_modules", "staticfiles"
-    )
-    return Path(shutil.copytree(PROJECT_DIR, tmp_path / "project", ignore=ignore))
 
 
 def run(project, *args):
