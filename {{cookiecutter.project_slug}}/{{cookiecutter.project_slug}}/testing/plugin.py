@@ -209,7 +209,13 @@ def process_env(request, django_db_setup, session_database, django_db_blocker, d
     made = None
     if str(connection.settings_dict["NAME"]) == str(own["NAME"]):  # still the project's: no test database was made
         with django_db_blocker.unblock():
-            made = setup_databases(verbosity=0, interactive=False, aliases={"default"}, keepdb=django_db_keepdb)
+            made = setup_databases(
+                verbosity=0,
+                interactive=False,
+                aliases={"default": False},
+                serialized_aliases=(),
+                keepdb=django_db_keepdb,
+            )
     redis_url = request.getfixturevalue("redis_url") if request.config.getoption("--redis") else ""
     env = {name: value for name, value in os.environ.items() if name != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     test_database = str(connection.settings_dict["NAME"])
