@@ -323,6 +323,21 @@ def test_gunicorn_with_several_workers_on_the_in_memory_layer_warns(project):
     assert "channel_layers.W001" in output and "2 server processes" in output, output
 
 
+def test_gunicorn_by_hand_reads_env_and_the_environment_wins(cookies_session):
+    """`gunicorn -c deploy/gunicorn.conf.py` outside systemd and compose (which put .env in the environment)
+    still takes GUNICORN_BIND, WEB_CONCURRENCY and FORWARDED_ALLOW_IPS from .env, as settings.py reads it: a
+    variable set in the real environment wins over .env."""
+    project = cookies_session.bake(extra_context={"editor": "none"}).project_path
+    with (project / ".env").open("a") as env_file:
+        env_file.write("GUNICORN_BIND=127.0.0.1:8765\nWEB_CONCURRENCY=3\nFORWARDED_ALLOW_IPS=127.0.0.1,::1,10.0.0.2\n")
+    env = {k: v for k, v in baked_env(WEB_CONCURRENCY="1").items() if k not in ("GUNICORN_BIND", "FORWARDED_ALLOW_IPS")}
+    printed = run_in(project, "python", "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--print-config", env=env)
+    config = dict(re.findall(r"^(\w+)\s+= (.*)$", printed.stdout, flags=re.MULTILINE))
+    assert config["bind"] == "['127.0.0.1:8765']", printed.stdout
+    assert config["workers"] == "1", printed.stdout  # the environment's, not .env's 3
+    assert config["forwarded_allow_ips"] == "['127.0.0.1', '::1', '10.0.0.2']", printed.stdout
+
+
 # The postgresql bake's compose files: its compose.yaml and compose.dev.yaml are whole files of their own
 # (compose.postgresql.yaml and compose.dev.postgresql.yaml in the template, picked by the post-gen hook).
 @pytest.fixture(scope="module")

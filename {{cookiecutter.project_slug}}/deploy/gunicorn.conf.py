@@ -1,18 +1,27 @@
 """gunicorn settings: `gunicorn -c deploy/gunicorn.conf.py`, run from the project folder.
 
-gunicorn manages the processes (restarts one that dies, reloads gracefully on HUP); each process runs
-uvicorn's event loop through uvicorn-worker. Values come from the environment, so one file fits every machine.
+gunicorn manages the processes (restarts one that dies, replaces them on HUP); each process runs uvicorn's
+event loop through uvicorn-worker. Values come from the environment, so one file fits every machine: the
+variables systemd (EnvironmentFile) or compose (env_file) set, else the project's .env, read here as settings.py
+reads it (a variable already in the environment wins). The master keeps what it read: a reload (HUP) starts its
+new workers with the same values, so an edited value in .env takes a restart.
 """
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import uvicorn_worker
+from dotenv import load_dotenv
 
 # gunicorn puts the folder it runs in on sys.path before it reads this file.
 from {{ cookiecutter.project_slug }}.environment import env_int
 from {{ cookiecutter.project_slug }}.server import UVICORN_OPTIONS
+
+# The project's .env, as settings.py reads it: systemd and compose have put it in the environment already, a
+# gunicorn started by hand has not.
+load_dotenv(Path(__file__).resolve().parent.parent / ".env")
 
 
 class UvicornWorker(uvicorn_worker.UvicornWorker):  # type: ignore[misc]  # uvicorn-worker is untyped
@@ -27,8 +36,12 @@ worker_class = UvicornWorker
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # More than one process needs REDIS_URL: the in-memory channel layer does not cross processes.
 workers = env_int("WEB_CONCURRENCY", 2, minimum=1)
-# Open sockets get this long to finish on restart before they are cut (clients reconnect).
+# On a reload or stop, a worker closes its open sockets at once (code 1012: clients reconnect) and gets this long
+# to finish the requests in flight and its shutdown before it is killed.
 graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+# Whose X-Forwarded-For (the client's address) to believe: gunicorn's default, read before .env was loaded above.
+# Keep the local nginx (127.0.0.1,::1) in it when adding a load balancer: docs/deploy.md.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 accesslog = "-"
 
 
@@ -42,8 +55,8 @@ def on_starting(server):
 def stop_unless_settings_load():
     """Load the project's settings once before any worker starts, and stop with their one-sentence message if
     they cannot load (a malformed variable): otherwise every worker would fail the same way and be restarted
-    forever. In a child process, so that gunicorn itself never loads .env: workers started by a reload (HUP)
-    read it afresh."""
+    forever. In a child process, so that the master never imports the project: workers started by a reload (HUP)
+    import its code afresh."""
     settings = "{{ cookiecutter.project_slug }}.settings"
     child = subprocess.run([sys.executable, "-c", f"import {settings}"], capture_output=True, text=True, timeout=60)
     if child.returncode:
