@@ -10,7 +10,8 @@ every file or folder path the README, the message and the docs pages name exists
 project or its package; NOT_IN_A_BAKE lists the ones a command or the user creates, with what creates them);
 every `manage.py <command>` is a command of that bake (`manage.py help --commands`); every `python -m
 <module>` imports there; every `.venv/bin/<tool>` is installed by the project's dependencies; every variable
-settings.py reads has its row in docs/settings.md, with the default settings.py gives it; every run
+settings.py reads has its row in docs/settings.md, with the default settings.py gives it, and so has every one
+deploy/gunicorn.conf.py reads; every run
 configuration name ("uvicorn (reload)") is a configuration of that bake, and every quoted name in the message
 a configuration or a README heading; the README's uvicorn command passes the checks every IDE configuration
 passes (tests/support/run_configs.check_uvicorn: server.py's options, a --reload-dir per source folder); no
@@ -492,6 +493,13 @@ def static_problems(project, message, context):
             problems.append(f"settings.py reads {variable}; docs/settings.md does not say what it does")
         elif stated is not None and stated != default:
             problems.append(f"docs/settings.md gives {variable} the default {stated!r}; settings.py, {default!r}")
+    # And each variable deploy/gunicorn.conf.py reads (gunicorn's own, read before Django starts).
+    gunicorn_conf = project / "deploy" / "gunicorn.conf.py"
+    if gunicorn_conf.is_file():
+        conf = gunicorn_conf.read_text()
+        for variable in sorted(set(re.findall(r'(?:\benv_\w+|os\.environ\.get)\("([A-Z][A-Z0-9_]*)"', conf))):
+            if f"`{variable}`" not in settings_page:
+                problems.append(f"deploy/gunicorn.conf.py reads {variable}; docs/settings.md does not say what it does")
 
     # Commands: shell ones, inline ones and the message's.
     for key, command in commands.items():
