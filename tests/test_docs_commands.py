@@ -609,6 +609,49 @@ def test_docs_name_what_the_bake_has(tmp_path_factory, name):
     assert not problems, f"{name}:\n" + "\n".join(problems)
 
 
+ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+ENV_FILES = [".env", ".env.example", ".vscode/launch.env"]
+
+
+def env_examples(project):
+    """{where: text} for each .env-shaped text of the bake: its env files, and every fenced block of README.md
+    and docs/*.md whose lines are all assignments (KEY=value) or comments, with at least one assignment."""
+    examples = {name: (project / name).read_text() for name in ENV_FILES if (project / name).is_file()}
+    for document in [project / "README.md", *sorted((project / "docs").glob("*.md"))]:
+        for index, (_, block) in enumerate(fenced_blocks(document.read_text())):
+            lines = [line.strip() for line in block.splitlines() if line.strip()]
+            if any(ASSIGNMENT.match(line) for line in lines) and all(
+                ASSIGNMENT.match(line) or line.startswith("#") for line in lines
+            ):
+                examples[f"{document.relative_to(project)}, block {index + 1}"] = block
+    return examples
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.fast if name == DEFAULT else pytest.mark.other_bake)
+        for name in COMBINATIONS
+    ],
+)
+def test_env_examples_keep_comments_on_their_own_lines(tmp_path_factory, name):
+    """systemd's EnvironmentFile (the units read .env with it) keeps a `# ...` after a value as part of the
+    value, where python-dotenv drops it: a pasted `WEB_CONCURRENCY=2  # ...` would give the services another value
+    than manage.py. So no .env example of a bake has a comment after a value."""
+    project, _ = shared_bake(tmp_path_factory, name)
+    examples = env_examples(project)
+    assert ".env.example" in examples, sorted(examples)
+    if COMBINATIONS[name]["include_deploy"]:  # deploy.md's .env blocks are read
+        assert any(where.startswith("docs/deploy.md, block") for where in examples), sorted(examples)
+    problems = [
+        f"{where}: {line.strip()}"
+        for where, text in examples.items()
+        for line in text.splitlines()
+        if ASSIGNMENT.match(line.strip()) and re.search(r"\s#", line)
+    ]
+    assert not problems, f"{name}: comments after values:\n" + "\n".join(problems)
+
+
 @pytest.mark.fast
 def test_every_combination_is_tested():
     assert len(COMBINATIONS) == 2 * 2 * 2 * 2 * 4 and DEFAULT == "memory-sqlite-demo-deploy-pycharm"
