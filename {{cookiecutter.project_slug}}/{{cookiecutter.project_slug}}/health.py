@@ -278,15 +278,20 @@ def wait_for_channel_layer(alias=DEFAULT_CHANNEL_LAYER, log=logger.warning, slee
 
 class DependencyGuard:
     """ASGI middleware: a consumer that fails because Redis is unreachable ends with one log line, not a traceback.
-    A WebSocket is closed with TRY_AGAIN_LATER (accepted first, so the client can read the code)."""
+    A WebSocket is closed with TRY_AGAIN_LATER (accepted first, so the client can read the code), unless it was
+    closed already: the line then says how it had ended, and that Redis failed afterwards."""
 
     def __init__(self, application):
         self.application = application
 
     async def __call__(self, scope, receive, send):
         sent = set()
+        close_code = None  # of the "websocket.close" sent, if any (ASGI: 1000 when the message has none)
 
         async def tracking_send(message):
+            nonlocal close_code
+            if message["type"] == "websocket.close":
+                close_code = message.get("code", 1000)
             sent.add(message["type"])
             await send(message)
 
@@ -294,16 +299,21 @@ class DependencyGuard:
             return await self.application(scope, receive, tracking_send)
         except unreachable_errors() as error:
             why = report_redis_error(error) or "Redis is unreachable"
+            path = scope.get("path")
             if scope["type"] != "websocket":
                 logger.warning("Worker for channel %s stopped: %s.", scope.get("channel"), why)
-                return None
-            logger.warning("WebSocket %s closed with %s: %s.", scope.get("path"), TRY_AGAIN_LATER, why)
-            if "websocket.close" in sent:
-                return None
-            try:
-                if "websocket.accept" not in sent:
-                    await send({"type": "websocket.accept"})
-                await send({"type": "websocket.close", "code": TRY_AGAIN_LATER})
-            except (OSError, RuntimeError):
-                pass  # the client is gone already
+            elif close_code is not None and "websocket.accept" in sent:
+                logger.warning("WebSocket %s was already closed with %s; then Redis failed: %s.", path, close_code, why)
+            elif close_code is not None or "websocket.http.response.start" in sent:
+                # A close before the accept is the server's HTTP 403; a denial response is the app's own.
+                logger.warning("WebSocket %s was already refused at its handshake; then Redis failed: %s.", path, why)
+            else:
+                try:
+                    if "websocket.accept" not in sent:
+                        await send({"type": "websocket.accept"})
+                    await send({"type": "websocket.close", "code": TRY_AGAIN_LATER})
+                except (OSError, RuntimeError):
+                    logger.warning("WebSocket %s failed: %s; its client had left already.", path, why)
+                else:
+                    logger.warning("WebSocket %s closed with %s: %s.", path, TRY_AGAIN_LATER, why)
             return None

@@ -16,10 +16,13 @@ import time
 from pathlib import Path
 
 import pytest
+from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
 from django.db.utils import ConnectionHandler
 
 from {{ cookiecutter.project_slug }} import health
+from {{ cookiecutter.project_slug }}.consumers import UNAUTHORIZED
 from {{ cookiecutter.project_slug }}.settings import channel_layers_for
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -197,3 +200,69 @@ async def test_a_socket_whose_redis_refuses_the_password_is_closed_saying_so(cap
     assert "closed with 1013: wrong password for Redis: correct the password in REDIS_URL." in caplog.text
     assert "unreachable" not in caplog.text
     assert "wrong password" in health.unready_reasons()[health.CHANNEL_LAYER]
+
+
+class ClosesAnonymous(AsyncWebsocketConsumer):
+    """A push consumer's answer to an anonymous socket (accept, then 4401), in a group it leaves at teardown."""
+
+    groups = ["guarded"]
+
+    async def connect(self):
+        await self.accept()
+        await self.close(code=UNAUTHORIZED)
+
+
+async def test_a_socket_closed_before_redis_failed_is_logged_with_its_own_code(monkeypatch, caplog):
+    """Redis failing in the teardown of a socket already closed with 4401: the guard sends nothing more, and its
+    line says what the client got (4401) and that Redis failed afterwards, not "closed with 1013"."""
+    import redis
+
+    async def unreachable(group, channel):
+        raise redis.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(get_channel_layer(), "group_discard", unreachable)
+    socket = WebsocketCommunicator(health.DependencyGuard(ClosesAnonymous.as_asgi()), "/ws/push/")
+    connected, _ = await socket.connect()
+    assert connected
+    assert await socket.receive_output() == {"type": "websocket.close", "code": UNAUTHORIZED}
+    with caplog.at_level(logging.WARNING, logger=health.__name__):
+        await socket.disconnect(code=1000)
+    assert await socket.receive_nothing()
+    assert "WebSocket /ws/push/ was already closed with 4401; then Redis failed: Redis is unreachable." in caplog.text
+    assert "1013" not in caplog.text
+
+
+async def guarded(consumer, send):
+    await health.DependencyGuard(consumer)({"type": "websocket", "path": "/ws/echo/"}, None, send)
+
+
+async def test_a_socket_refused_before_redis_failed_is_logged_as_refused(caplog):
+    import redis
+
+    async def consumer(scope, receive, send):
+        await send({"type": "websocket.close"})  # before accepting: the server answers 403
+        raise redis.ConnectionError("Connection refused")
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    await guarded(consumer, send)
+    assert sent == [{"type": "websocket.close"}]
+    assert "WebSocket /ws/echo/ was already refused at its handshake; then Redis failed" in caplog.text
+    assert "closed with" not in caplog.text
+
+
+async def test_a_socket_whose_client_left_is_not_logged_as_closed_with_1013(caplog):
+    import redis
+
+    async def consumer(scope, receive, send):
+        raise redis.ConnectionError("Connection refused")
+
+    async def send(message):
+        raise OSError("the client is gone")
+
+    await guarded(consumer, send)
+    assert "WebSocket /ws/echo/ failed: Redis is unreachable; its client had left already." in caplog.text
+    assert "closed with" not in caplog.text
