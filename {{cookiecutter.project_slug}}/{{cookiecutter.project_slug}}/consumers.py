@@ -103,15 +103,17 @@ class thread_sockets:
     open = 0  # OwnThreadMixin sockets open in this process now
 
 
-async def close_at_handshake(receive: ASGIReceiveCallable, send: ASGISendCallable, code: int) -> None:
+async def close_at_handshake(receive: ASGIReceiveCallable, send: ASGISendCallable, code: int) -> bool:
     """Answer a socket's handshake by accepting it and closing it with `code` at once (a refused handshake
-    would show the client only HTTP 403, without the reason the code gives)."""
+    would show the client only HTTP 403, without the reason the code gives). Returns whether it did: False when
+    the client left before its handshake."""
     message = await receive()
     if message["type"] != "websocket.connect":
-        return
+        return False
     # asgiref's TypedDicts require the keys ASGI makes optional (subprotocol, headers, reason): sent without them.
     await send({"type": "websocket.accept"})  # type: ignore[misc, arg-type]
     await send({"type": "websocket.close", "code": code})  # type: ignore[arg-type]
+    return True
 
 
 class NotFoundConsumer(AsyncWebsocketConsumer):

@@ -49,7 +49,7 @@ from {{ cookiecutter.project_slug }}.consumers import (
     close_at_handshake,
 )
 from {{ cookiecutter.project_slug }}.groups import group_name
-from {{ cookiecutter.project_slug }}.health import TRY_AGAIN_LATER
+from {{ cookiecutter.project_slug }}.health import TRY_AGAIN_LATER, one_line
 from {{ cookiecutter.project_slug }}.ratelimit import client_address
 from {{ cookiecutter.project_slug }}.tokens import login_for_token
 
@@ -234,8 +234,17 @@ class LoginWatch:
                 pass
         except Exception as error:
             # Redis is gone: the socket could no longer learn that its login ended. The client retries later.
-            logger.warning("Closing a logged-in socket: its channel layer failed (%s).", error)
-            await self.close(TRY_AGAIN_LATER)
+            problem = one_line(error)
+            if self.closed:
+                logger.warning("A logged-in socket, closed already, lost its channel layer: %s.", problem)
+            elif not await self.close(TRY_AGAIN_LATER):
+                logger.warning("A logged-in socket lost its channel layer (%s); its client had left already.", problem)
+            elif self.accepted:
+                logger.warning(
+                    "Closed a logged-in socket with %s: its channel layer failed (%s).", TRY_AGAIN_LATER, problem
+                )
+            else:  # a close before the accept: the server refuses the handshake (HTTP 403)
+                logger.warning("Refused a logged-in socket at its handshake: its channel layer failed (%s).", problem)
             return
         self.ended = True
         if self.accepted:
@@ -253,13 +262,16 @@ class LoginWatch:
                 await self.close(UNAUTHORIZED)
 
     async def close(self, code):
+        """Send the close with `code` unless one was sent; returns whether this call sent it."""
         if self.closed:
-            return
+            return False
         self.closed = True
         try:
             await self.server_send({"type": "websocket.close", "code": code})
         except Exception:
             logger.debug("The client left before its socket could be closed.", exc_info=True)
+            return False
+        return True
 
     async def stop(self):
         if self.task is not None:
@@ -268,8 +280,8 @@ class LoginWatch:
         for group in self.groups:
             try:
                 await self.layer.group_discard(group, self.channel)
-            except Exception:
-                logger.warning("Could not leave login group %s: the channel layer is unreachable.", group)
+            except Exception as error:
+                logger.warning("Could not leave login group %s: %s.", group, one_line(error))
 
 
 def redact_tokens(text):
@@ -400,9 +412,17 @@ class SocketCapMiddleware:
     async def counted(self, key, cap, scope, receive, send):
         entry = presence.Entry(key, scope.get("user"), announce=False)
         try:
-            if (await entry.join()).sockets > cap:
-                logger.warning("WebSocket closed: %s already holds %d open sockets.", key, cap)
-                await close_at_handshake(receive, send, TOO_MANY_SOCKETS)
+            others = (await entry.join()).sockets - 1  # open or opening, this one left out
+            if others >= cap:
+                if await close_at_handshake(receive, send, TOO_MANY_SOCKETS):
+                    logger.warning(
+                        "WebSocket %s closed with %s: %s already holds %d open socket(s); the cap is %d.",
+                        scope.get("path"),
+                        TOO_MANY_SOCKETS,
+                        key,
+                        others,
+                        cap,
+                    )
                 return
             return await self.inner(scope, receive, send)
         finally:

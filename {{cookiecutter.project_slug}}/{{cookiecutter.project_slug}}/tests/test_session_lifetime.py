@@ -7,6 +7,8 @@ token stops working at logout and opens only the socket path it was issued for. 
 same across two server processes on Redis.
 """
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
@@ -14,7 +16,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from {{ cookiecutter.project_slug }}.consumers import UNAUTHORIZED
-from {{ cookiecutter.project_slug }}.middleware import LoginLifetimeMiddleware, SocketAuthMiddleware
+from {{ cookiecutter.project_slug }}.health import TRY_AGAIN_LATER
+from {{ cookiecutter.project_slug }}.middleware import LoginLifetimeMiddleware, LoginWatch, SocketAuthMiddleware
 from {{ cookiecutter.project_slug }}.testing.routes import routed_paths, still_open
 from {{ cookiecutter.project_slug }}.tests.sessions import log_in
 from {{ cookiecutter.project_slug }}.tokens import make_token
@@ -197,3 +200,57 @@ async def test_every_routed_consumer_closes_at_logout(connect, browser_session):
     await log_out(laptop)
     for path, socket in sockets.items():
         assert await closed_for_login(socket), path
+
+
+class FailingLayer:
+    """A channel layer whose receive() fails with `error` once `fail` is set; group_discard fails with it too."""
+
+    def __init__(self, error):
+        self.error, self.fail = error, asyncio.Event()
+
+    async def new_channel(self):
+        return "watch!1"
+
+    async def group_add(self, group, channel):
+        pass
+
+    async def receive(self, channel):
+        await self.fail.wait()
+        raise self.error
+
+    async def group_discard(self, group, channel):
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("before", "expected", "closes"),
+    [
+        ([], "Refused a logged-in socket at its handshake: its channel layer failed (Connection refused", True),
+        (["websocket.accept"], f"Closed a logged-in socket with {TRY_AGAIN_LATER}: its channel layer failed", True),
+        (["websocket.accept", "websocket.close"], "A logged-in socket, closed already, lost its channel layer", False),
+    ],
+)
+async def test_a_login_watch_that_loses_its_layer_logs_what_it_did(caplog, before, expected, closes):
+    import redis
+
+    layer, sent = FailingLayer(redis.ConnectionError("Connection refused")), []
+
+    async def send(message):
+        sent.append(message)
+
+    watch = LoginWatch(layer, ["login.1"], send)
+    await watch.start()
+    for kind in before:  # what the consumer sent before Redis failed
+        await watch.send({"type": kind, "code": UNAUTHORIZED} if kind == "websocket.close" else {"type": kind})
+    layer.fail.set()
+    await asyncio.wait_for(watch.task, WAIT)
+    assert (sent[-1] == {"type": "websocket.close", "code": TRY_AGAIN_LATER}) is closes
+    assert expected in caplog.text
+    assert ("Closed" in caplog.text or "Refused" in caplog.text) is closes
+
+
+async def test_a_login_watch_names_the_error_that_kept_it_in_its_group(caplog):
+    watch = LoginWatch(FailingLayer(ValueError("no such group name")), ["login.1"], None)
+    await watch.start()
+    await watch.stop()
+    assert "Could not leave login group login.1: no such group name (ValueError)." in caplog.text

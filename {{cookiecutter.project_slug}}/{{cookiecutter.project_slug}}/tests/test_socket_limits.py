@@ -11,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 
 from {{ cookiecutter.project_slug }}.asgi import application
 from {{ cookiecutter.project_slug }}.consumers import CHARACTERS_PER_MESSAGE, RATE_LIMITED, TOO_MANY_SOCKETS, TokenBucket
+from {{ cookiecutter.project_slug }}.middleware import SocketCapMiddleware
 from {{ cookiecutter.project_slug }}.testing.live_server import live_servers
 from {{ cookiecutter.project_slug }}.testing.routes import routed_paths
 from {{ cookiecutter.project_slug }}.tests.sessions import cookie_for
@@ -159,3 +160,34 @@ def test_a_bucket_of_no_tokens_lets_no_frame_through():
     # A frame's cost is capped at the burst; capped to 0, a consumer class with message_burst = 0 had no limit at all.
     bucket = TokenBucket(rate=RATE, burst=0)
     assert not bucket.take() and not bucket.take(3)
+
+
+async def test_a_socket_over_the_cap_is_logged_once_closed_with_the_count_it_met(settings, caplog):
+    settings.SOCKETS_PER_ADDRESS = 1
+    scope = {"type": "websocket", "path": "/ws/capped/", "client": ("203.0.113.9", 50000)}
+    opened, release, sent = asyncio.Event(), asyncio.Event(), []
+
+    async def stays_open(scope, receive, send):
+        opened.set()
+        await release.wait()
+
+    async def send(message):
+        sent.append(message)
+
+    async def client_left():
+        return {"type": "websocket.disconnect", "code": 1001}
+
+    async def client_connects():
+        return {"type": "websocket.connect"}
+
+    cap = SocketCapMiddleware(stays_open)
+    first = asyncio.ensure_future(cap(scope, client_connects, send))
+    await asyncio.wait_for(opened.wait(), WAIT)
+    await cap(scope, client_left, send)  # over the cap, but gone before its handshake: nothing closed, nothing said
+    assert sent == [] and "WebSocket" not in caplog.text
+    await cap(scope, client_connects, send)
+    assert sent[-1] == {"type": "websocket.close", "code": TOO_MANY_SOCKETS}
+    assert f"WebSocket /ws/capped/ closed with {TOO_MANY_SOCKETS}: " in caplog.text
+    assert "already holds 1 open socket(s); the cap is 1." in caplog.text
+    release.set()
+    await asyncio.wait_for(first, WAIT)
