@@ -4,6 +4,7 @@ Every value that differs between machines comes from the environment. `.env` bes
 the environment does not set (python-dotenv never overrides a real environment variable).
 """
 
+import logging
 import os
 import socket
 import sys
@@ -21,6 +22,7 @@ from {{ cookiecutter.project_slug }}.environment import (
     env_bool,
     env_choice,
     env_database,
+    env_hosts,
     env_int,
     env_list,
     env_redis_urls,
@@ -115,6 +117,16 @@ def caches_for(redis_urls, prefix=None):
     return {"default": {**backend, "KEY_PREFIX": prefix or CHANNEL_LAYER_PREFIX}}
 
 
+class OneLineWarning(logging.Filter):
+    """A log filter (LOGGING): each record becomes a warning without its traceback, for errors whose message says
+    all there is to know. Passes every record."""
+
+    def filter(self, record):
+        record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        record.exc_info = record.exc_text = None
+        return True
+
+
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     # sys.exit prints one line instead of a traceback, under manage.py, uvicorn and pytest alike.
@@ -125,7 +137,7 @@ if not SECRET_KEY:
     )
 
 DEBUG = env_bool("DJANGO_DEBUG", "false")
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+ALLOWED_HOSTS = env_hosts("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
 # The project's own apps, one line each. Each is installed, its urls.py is mounted at /<app>/ and its
 # routing.py is added to the WebSocket router. To remove an app, delete its folder and its line here.
@@ -313,4 +325,10 @@ if not DEBUG:
         "disable_existing_loggers": False,
         "handlers": {"console": {"class": "logging.StreamHandler"}},
         "root": {"handlers": ["console"], "level": env_choice("DJANGO_LOG_LEVEL", "INFO", LOG_LEVELS)},
+        "filters": {"one_line_warning": {"()": OneLineWarning}},
+        "loggers": {
+            # A Host not in ALLOWED_HOSTS (any scanner that reaches nginx's default server): Django's message names
+            # the host; its traceback would add 30 lines per request that say nothing more.
+            "django.security.DisallowedHost": {"filters": ["one_line_warning"]},
+        },
     }

@@ -77,3 +77,20 @@ def test_djangos_generic_classes_take_a_type_as_the_type_checks_want_them():
         pass
 
     assert issubclass(GroupAdmin, admin.ModelAdmin)
+
+
+def test_a_host_not_allowed_is_one_warning_line_naming_it_without_a_traceback():
+    # Any scanner that reaches nginx's default server sends one: Django logs it as an error with its traceback.
+    env = {**os.environ, "DJANGO_DEBUG": "false", "DJANGO_ALLOWED_HOSTS": "example.org"}
+    code = (
+        "import logging; from django.test import Client; seen = []; handler = logging.Handler(); "
+        "handler.emit = seen.append; logging.getLogger().addHandler(handler); "
+        "status = Client().get('/', HTTP_HOST='scanner.example').status_code; "
+        "print(status, [(r.name, r.levelname, bool(r.exc_info)) for r in seen])"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "400 [('django.security.DisallowedHost', 'WARNING', False)]"
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("Invalid HTTP_HOST header: 'scanner.example'."), result.stderr
