@@ -20,6 +20,9 @@ SENTINEL_MASTER_NAME = re.compile(r"[A-Za-z0-9._-]+")
 # database needs its driver in pyproject.toml and its dj-database-url scheme here ("mysql", ...).
 DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql", "sqlite")
 DATABASE_EXAMPLE = "postgres://USER:PASSWORD@127.0.0.1:5432/NAME"
+# An ALLOWED_HOSTS entry that can match a Host header: "*", or a name or address as django.http.request's
+# host_validation_re takes it without its port (a leading "." also matches subdomains).
+ALLOWED_HOST = re.compile(r"\*|\.?[a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\]", re.IGNORECASE)
 CONNECT_TIMEOUT_SECONDS = 5  # PostgreSQL connections (libpq's connect_timeout)
 
 
@@ -35,6 +38,21 @@ def env_str(name, default=""):
 
 def env_list(name, default=""):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_hosts(name, default):
+    """The host names in environment variable `name` (comma-separated; `default` when unset, none when empty), as
+    ALLOWED_HOSTS takes them. One with a scheme or a port (https://example.com, example.com:443) stops the
+    process: Django compares the Host header's name alone, so it would refuse every request."""
+    hosts = env_list(name, default)
+    if not all(ALLOWED_HOST.fullmatch(host) for host in hosts):
+        misconfigured(
+            name,
+            os.environ.get(name),
+            "comma-separated host names without a scheme or a port (example.com, .example.com for its subdomains "
+            "too, 192.0.2.7, [2001:db8::7], or *)",
+        )
+    return hosts
 
 
 def env_bool(name, default):

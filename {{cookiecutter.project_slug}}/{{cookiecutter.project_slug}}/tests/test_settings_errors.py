@@ -52,6 +52,11 @@ MALFORMED = [
     ("DJANGO_DEBUG", "ture"),
     ("DJANGO_SECURE_SSL_REDIRECT", "maybe"),
     ("DJANGO_LOG_LEVEL", "LOUD"),
+    # Django compares the Host header's name alone: each of these would refuse every request.
+    ("DJANGO_ALLOWED_HOSTS", "https://example.com"),
+    ("DJANGO_ALLOWED_HOSTS", "example.com:443"),
+    ("DJANGO_ALLOWED_HOSTS", "example.com,127.0.0.1:8000"),
+    ("DJANGO_ALLOWED_HOSTS", "example.com/"),
 ]
 EXAMPLES = [("REDIS_URL", "notaurl"), ("DJANGO_SECURE_HSTS_SECONDS", "abc"), ("WEB_CONCURRENCY", "two")]
 
@@ -79,6 +84,19 @@ def test_the_settings_stop_naming_the_malformed_variable(monkeypatch, name, valu
     with pytest.raises(SystemExit) as stopped:
         runpy.run_path(str(SETTINGS))
     assert_one_sentence(1, str(stopped.value.code), name)
+
+
+@pytest.mark.parametrize(
+    ("value", "hosts"),
+    [
+        ("", []),  # none: with DEBUG, Django's own localhost names; without, every request is refused
+        ("example.com, .Example.org", ["example.com", ".Example.org"]),
+        ("192.0.2.7,[::1],[2001:db8::7],*", ["192.0.2.7", "[::1]", "[2001:db8::7]", "*"]),
+    ],
+)
+def test_allowed_hosts_takes_names_addresses_and_nothing(monkeypatch, value, hosts):
+    monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", value)
+    assert runpy.run_path(str(SETTINGS))["ALLOWED_HOSTS"] == hosts
 
 
 @pytest.mark.parametrize("value", ["::1:27379", "10.0.0.5:99999"])
