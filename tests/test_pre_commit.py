@@ -86,6 +86,24 @@ def test_hooks_pass_on_the_bake(baked, tmp_path):
     assert run(repo, "git", "diff", "--name-only").stdout == ""
 
 
+@pytest.mark.fast
+def test_the_readme_steps_set_up_the_hooks_in_a_fresh_bake(default_bake, tmp_path):
+    """A bake is not a git repository, where `pre-commit install` fails: the README's paragraph that introduces
+    the hooks gives every step from a fresh bake, in order (its `git ...` and `pre-commit install` commands)."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    readme = (default_bake / "README.md").read_text()
+    [paragraph] = [text for text in readme.split("\n\n") if "pre-commit install" in text]
+    codes = re.findall(r"`([^`]+)`", paragraph)
+    steps = [code for code in codes if code.startswith("git ") or code.endswith(" install")]
+    assert steps[-1] == ".venv/bin/pre-commit install", paragraph
+    repo = tmp_path / default_bake.name
+    shutil.copytree(default_bake, repo, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", ".ruff_cache"))
+    for step in steps:
+        run(repo, *[PRE_COMMIT if word == ".venv/bin/pre-commit" else word for word in step.split()])
+    assert (repo / ".git" / "hooks" / "pre-commit").is_file()
+
+
 # What each hook is for: a lint error ruff fixes (F401) and one it cannot (E741), a format error, and Django calls
 # django-upgrade rewrites (request.META for Django 2.2+, finders.find's all= for 5.2+).
 BAD = """\
