@@ -12,7 +12,7 @@ does no harm). A job that raises is retried up to settings.TASKS_JOB_ATTEMPTS at
 settings.TASKS_JOB_RETRY_SECONDS, doubled each time up to a day; then it is marked failed, its traceback in the
 worker's log and in the database.
 
-Use the channel worker (`runworker`, the `tasks` demo) instead for work that may be lost: it is faster and lighter,
+Use a channel worker (`runworker`, docs/workers.md) instead for work that may be lost: it is faster and lighter,
 and at most once.
 """
 

@@ -334,7 +334,8 @@ class SocketLifetimeMiddleware:
     nothing more. Every socket is closed at a random moment between MIN_AGE and MAX_AGE of the layer's
     group_expiry (spread, so that sockets opened together do not all reconnect at once): its consumer's
     disconnect() runs as for a client that left, and the page reconnects and joins its groups afresh.
-    The demo pages reconnect at once on EXPIRED; a client of your own should too.
+    Pages that connect with site.connect (static/site/socket.js) reconnect at once on EXPIRED; a client of your
+    own should too.
     """
 
     MIN_AGE, MAX_AGE = 0.8, 0.9  # of group_expiry

@@ -18,7 +18,7 @@ two: nothing tells them apart). On the in-memory layer a shell sees nobody: the 
 Live updates: each change (a join, a leave, an expired entry found by a heartbeat) sends a `presence.changed`
 event to the group named by the key itself, {"type": "presence.changed", "version": int, **Present.as_json()};
 sockets that want updates join that group. Versions grow with every change (per Redis host): events from
-several processes can arrive out of order, so keep the one with the highest version (see chat/consumers.py).
+several processes can arrive out of order, so keep the one with the highest version (docs/consumers.md, Presence).
 """
 
 import asyncio

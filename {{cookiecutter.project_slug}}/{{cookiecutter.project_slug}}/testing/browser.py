@@ -70,7 +70,7 @@ class CrashableServer(LiveServer):
         self.start()
 
     def crash_and_restart(self, page):
-        """Crash the server under an open demo page; return once the page has reconnected by itself."""
+        """Crash the server under an open page; return once the page has reconnected by itself."""
         from playwright.sync_api import expect
 
         self.crash()

@@ -254,7 +254,7 @@ def browser():
 def new_page(browser, request):
     """`new_page()` opens a page on the live server (uvicorn_server) in a fresh browser context: its own cookies,
     like another person's browser; `new_page(server)` on a LiveServer of the test's own. Relative URLs
-    (`page.goto("/chat/")`) go to the server."""
+    (`page.goto("/accounts/login/")`) go to the server."""
     contexts = []
 
     def open_page(server=None):

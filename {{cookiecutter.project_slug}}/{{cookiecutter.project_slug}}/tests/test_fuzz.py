@@ -46,7 +46,7 @@ def is_utf8(text):
     return True
 
 
-# Shaped like the demo consumers' frames, so that the fuzzing reaches past their first checks.
+# Shaped like the demo apps' frames (chat's message, tasks' start), so that the fuzzing reaches past their first checks.
 shaped = st.fixed_dictionaries({"message": scalars}) | st.fixed_dictionaries(
     {"start": st.fixed_dictionaries({"steps": scalars}, optional={"fail_at": scalars})}
 )

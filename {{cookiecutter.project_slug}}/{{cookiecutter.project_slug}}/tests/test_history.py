@@ -1,6 +1,6 @@
 """history.py: seqs, retention, and CatchUpMixin's exactly-once, in-order catch-up, through a consumer of the
 test's own, in this process on either layer (pytest and pytest --redis). Across real server processes and a
-restart: chat/tests/test_history.py (pytest --redis) and the browser tests."""
+restart: the demo apps' chat tests (baked with include_demo_apps; pytest --redis) and their browser tests."""
 
 import uuid
 

@@ -2,7 +2,7 @@
 of the page must be the server's own, or listed in CSRF_TRUSTED_ORIGINS; each refusal is logged with its reason.
 
 Checked through the whole ASGI stack here (a path no app routes: an allowed socket is accepted, then closed with
-4404); notifications/tests/test_other_origin.py checks it in the real browser.
+4404); in the real browser, the demo apps' notifications tests check it (baked with include_demo_apps).
 """
 
 import logging

@@ -12,8 +12,8 @@ What it changes:
 - No autoreloader unless `--reload` is given: under it, Ctrl-C and SIGTERM would cut jobs short and a kill
   would stop only the watcher. SIGTERM or Ctrl-C lets the running jobs finish; a second one exits at once
   (os._exit, after flushing the logs; those jobs are run again once its heartbeat is stale).
-- A lost channel layer (Redis) does not fail a job: progress pushes are best effort (tasks/durable.py), and a page
-  reads the jobs' states from the database when it reconnects.
+- A lost channel layer (Redis) need not fail a job: its progress pushes should catch health.unreachable_errors()
+  (docs/workers.md, "Outlives Redis"), and a page reads the jobs' states from the database when it reconnects.
 - A lost database stops it with one line on stderr and exit status 1, for systemd's Restart=on-failure or
   compose's restart policy to start it again.
 - One-off runs (`--batch`, `--max-tasks`: cron, tests) work the same way, with one thread, until it has run the
