@@ -18,7 +18,8 @@ passes (tests/support/run_configs.check_uvicorn: server.py's options, a --reload
 command runs a bare `python` or `pip` (stock Debian has only python3); every command of the README and the
 message has a proof below; and what issue 12 found stays gone: no PyCharm or VS Code words in bakes without that
 editor, no demo app names in bakes without the demo apps, a Redis bake's message says how to get Redis and an
-in-memory bake's says nothing about it.
+in-memory bake's says nothing about it. In a bake without the demo apps, no file (docs, code and docstrings, the
+templates, newapp's app_template) names a demo app's file or a demo as if it were there (`demo_mentions`).
 
 Commands (`test_readme_and_message_commands_run[...]`): the shell commands are every line of each ```bash / ```sh /
 ```console block of the README (`\\` continuations joined, `# comments` dropped, `&&` chains split) and each
@@ -165,6 +166,11 @@ PATH_NAMES = {"Dockerfile", ".env", ".env.example", ".dockerignore", ".venv", ".
 PROGRAMS = {"python", "python3", "pip", "pip3", "cd", "cp", "sed", "sudo", "docker", "manage.py", "pytest"}
 EDITOR_WORDS = {"pycharm": ["PyCharm", ".run/", ".run.xml"], "vscode": ["VS Code", ".vscode", "launch.json"]}
 DEMO_WORDS = re.compile(r"\b(echo|chat|notifications?|notify|tasks|demo-apps)\b|/ws/echo/|runworker tasks")
+# In any file of a bake without the demo apps: a demo app's file or folder ("chat/consumers.py"; not a URL such as
+# the socket path "/ws/chat/" or a route's "echo/"), or a demo named as present ("the demo pages", "the `tasks`
+# demo"; "the demo apps" is how a text says they are optional).
+DEMO_PATHS = re.compile(r"(?<![\w/.\"'-])(?:chat|echo|notifications|tasks)/[\w/.-]*|\bdemo-apps\.md\b")
+DEMOS_AS_PRESENT = re.compile(r"\bthe\s+(?:[\w`]+\s+)?demos?\b(?!\s+apps)", re.IGNORECASE)
 
 
 # --- bakes ----------------------------------------------------------------------------------------------------
@@ -556,6 +562,7 @@ def static_problems(project, message, context):
     if not context["include_demo_apps"]:
         for where, text in documents.items():
             problems += [f"{where} mentions {match.group()!r} (no demo apps)" for match in DEMO_WORDS.finditer(text)]
+        problems += demo_mentions(project)
     redis_steps = [command for command in message_commands(message) if "redis" in command.lower()]
     if context["channel_layer"] == "redis" and not redis_steps:
         problems.append("the message of a Redis bake does not say how to get Redis")
@@ -566,6 +573,27 @@ def static_problems(project, message, context):
         problems.append("the README of an in-memory bake gives a second server (a --port): its layer serves one")
     if context["channel_layer"] == "redis" and "REDIS_URL=redis://127.0.0.1:6379/0" not in dotenv_text(project):
         problems.append(".env of a Redis bake does not hold the REDIS_URL the README states")
+    return problems
+
+
+def demo_mentions(project):
+    """What a bake without the demo apps says of them as if it had them, in any of its text files (docs, code
+    and its docstrings, the templates, newapp's app_template): "file:line names ..." for each demo app path or
+    demo named as present."""
+    problems = []
+    for path in sorted(project.rglob("*")):
+        if not path.is_file() or path.name == "uv.lock" or ".venv" in path.parts:
+            continue
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        for pattern in (DEMO_PATHS, DEMOS_AS_PRESENT):  # the whole text: a phrase may span a line break
+            problems += [
+                f"{path.relative_to(project)}:{text.count(chr(10), 0, match.start()) + 1} names "
+                f"{' '.join(match.group().split())!r} (no demo apps)"
+                for match in pattern.finditer(text)
+            ]
     return problems
 
 
