@@ -94,7 +94,7 @@ def json_routes():
     return found
 
 
-NO_ROUTE = pytest.mark.skip(reason="no JSON consumer is routed (demo apps left out)")
+NO_ROUTE = pytest.mark.skip(reason="no JsonConsumer is routed by a path() route")
 ROUTES = json_routes() or [pytest.param(None, None, marks=NO_ROUTE)]
 
 
@@ -180,7 +180,7 @@ async def answers_or_errors(socket, path, frame, caplog):
 )
 async def test_the_json_echo_answers_what_it_cannot_echo_with_an_error(connect, text):
     if not any(path == "/ws/echo-json/" for path, _ in json_routes()):
-        pytest.skip("the echo app is not installed (demo apps left out)")
+        pytest.skip("/ws/echo-json/ (the demo apps' JSON echo socket) is not routed")
     socket = await connect("/ws/echo-json/")
     await socket.send_to(text_data=text)
     assert set(await socket.receive_json_from()) == {"error"}

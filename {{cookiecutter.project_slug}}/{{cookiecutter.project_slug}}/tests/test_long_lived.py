@@ -78,7 +78,7 @@ async def test_every_socket_that_joins_groups_is_closed_before_they_expire(short
             await socket.disconnect()
     joining = await still_open(joining)  # one its consumer closed sits in no group now, whatever it joined
     if not joining:
-        pytest.skip("no routed consumer joins a group and stays open (demo apps left out)")
+        pytest.skip("no routed consumer joins a group and stays open")
 
     async def closed_expired(path, socket):
         # Past group_expiry, the socket must have been closed: otherwise it sits in no group any more.
@@ -106,7 +106,7 @@ PROBES = {
 async def test_a_socket_open_past_group_expiry_hears_its_groups_or_is_closed(short_group_expiry, headers_for):
     paths = [path for path in PROBES if path in routed_paths()]
     if not paths:
-        pytest.skip(f"none of {list(PROBES)} is routed (demo apps left out)")
+        pytest.skip(f"none of {list(PROBES)}, the sockets this test knows a message for, is routed")
     headers = {path: await headers_for(path) for path in paths}
     opened = {path: await joined_groups(path, headers[path]) for path in paths}
     await asyncio.sleep(GROUP_EXPIRY * 2.5)

@@ -29,7 +29,7 @@ WAIT = 10  # seconds: a bound on hanging, not a speed requirement
 @pytest.fixture(autouse=True)
 def needs_chat(settings):
     if "chat" not in settings.PROJECT_APPS:
-        pytest.skip("presence is shown by the chat room page (demo apps left out)")
+        pytest.skip("chat (of the demo apps), whose room page shows presence, is not in PROJECT_APPS")
 
 
 def a_room():

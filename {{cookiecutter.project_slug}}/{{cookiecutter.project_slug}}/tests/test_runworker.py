@@ -64,7 +64,7 @@ def test_runworker_refuses_a_channel_no_app_declares_naming_the_declared_ones():
 
 def test_runworker_waits_for_an_unreachable_redis_naming_the_host(tmp_path):
     if not channel_workers:
-        pytest.skip("no app's routing.py declares channel_workers (demo apps left out)")
+        pytest.skip("no app's routing.py declares channel_workers")
     port = closed_port()
     log = tmp_path / "runworker.log"
     with open(log, "w") as output:
@@ -94,7 +94,7 @@ def test_runworker_waits_for_an_unreachable_redis_naming_the_host(tmp_path):
 def test_runworker_exits_with_one_line_when_redis_refuses_the_password(tmp_path):
     # redis-py's AuthenticationError is a ConnectionError: it must not be waited for as an unreachable Redis.
     if not channel_workers:
-        pytest.skip("no app's routing.py declares channel_workers (demo apps left out)")
+        pytest.skip("no app's routing.py declares channel_workers")
     redis, url = processes.start_redis_server(tmp_path, password="right-pw")
     try:
         result = subprocess.run(

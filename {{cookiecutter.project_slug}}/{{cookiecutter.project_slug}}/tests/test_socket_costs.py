@@ -21,7 +21,7 @@ SOCKETS = 10
 @pytest.fixture
 def echo_path():
     if ECHO not in routed_paths():
-        pytest.skip(f"{ECHO} is not routed (demo apps left out)")
+        pytest.skip(f"{ECHO} (the demo apps' echo socket) is not routed")
     return ECHO
 
 
