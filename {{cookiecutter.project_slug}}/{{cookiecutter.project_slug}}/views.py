@@ -16,7 +16,7 @@ from {{ cookiecutter.project_slug }}.tokens import MAX_AGE_SECONDS, clean_socket
 def home(request):
     """List the project apps that have a page (an `index` URL) so removing an app removes its link; under each, the
     app's other pages that its AppConfig names in `more_pages` ({URL name in the app's namespace: what it is})."""
-    demos = [
+    project_apps = [
         {
             "url": url,
             "name": config.verbose_name,
@@ -28,7 +28,7 @@ def home(request):
         }
         for config, url in app_pages()
     ]
-    return render(request, "home.html", {"demos": demos})
+    return render(request, "home.html", {"project_apps": project_apps})
 
 
 @csrf_exempt  # scripts have no CSRF cookie; another site's page cannot read the JSON answer anyway

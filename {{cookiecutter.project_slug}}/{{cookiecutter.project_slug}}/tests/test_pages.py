@@ -25,6 +25,13 @@ def test_pages_name_the_project_and_link_the_stylesheet_and_icon(client):
         assert "<style" not in html and " style=" not in html and "<script>" not in html
 
 
+def test_the_home_page_of_a_project_without_app_pages_says_how_to_add_an_app(client, settings):
+    # newapp, not an edit of PROJECT_APPS by hand: newapp also adds the app to the reloader's folders (docs/reload.md).
+    settings.PROJECT_APPS = []
+    html = client.get("/").content.decode()
+    assert "No app with a page yet" in html and "manage.py newapp NAME" in html
+
+
 @pytest.mark.django_db
 def test_the_admin_names_the_project(admin_client):
     html = admin_client.get("/admin/").content.decode()
