@@ -101,25 +101,25 @@ def origin_refusal(scope):
     """Why the socket of `scope` may not open (a sentence), or None when its Origin is allowed."""
     headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])}
     origin = headers.get("origin")
-    if not origin:
-        return (
-            "no Origin header. Browsers always send one; other clients must send the server's own origin "
-            "(e.g. http://127.0.0.1:8000 for the development server) or one of DJANGO_CSRF_TRUSTED_ORIGINS."
-        )
     request = request_for(scope)
     # Django's own rule (CsrfViewMiddleware, unchanged since Django 4.0), rather than a copy that could drift;
     # tests/test_origin.py fails if it ever goes.
     # (A private method, absent from django-stubs; the get_response given is never called.)
-    if CsrfViewMiddleware(lambda request: None)._origin_verified(request):  # type: ignore[arg-type, attr-defined]
+    if origin and CsrfViewMiddleware(lambda request: None)._origin_verified(request):  # type: ignore[arg-type, attr-defined]
         return None
     try:
         host = request.get_host()
     except DisallowedHost:
-        return (
-            f"Host {headers.get('host', '')!r} is not in DJANGO_ALLOWED_HOSTS, and Origin {origin!r} is not in "
-            "DJANGO_CSRF_TRUSTED_ORIGINS."
-        )
+        host_refused = f"Host {headers.get('host', '')!r} is not in DJANGO_ALLOWED_HOSTS"
+        if not origin:
+            return f"no Origin header, and {host_refused}: a client must send one of DJANGO_CSRF_TRUSTED_ORIGINS."
+        return f"{host_refused}, and Origin {origin!r} is not in DJANGO_CSRF_TRUSTED_ORIGINS."
     own = f"{'https' if request.is_secure() else 'http'}://{host}"
+    if not origin:
+        return (
+            f"no Origin header. Browsers always send one; other clients must send this server's own origin {own!r} "
+            "or one of DJANGO_CSRF_TRUSTED_ORIGINS."
+        )
     return (
         f"Origin {origin!r} is not this server's origin {own!r} (scheme, host and port must match) "
         "nor in DJANGO_CSRF_TRUSTED_ORIGINS."

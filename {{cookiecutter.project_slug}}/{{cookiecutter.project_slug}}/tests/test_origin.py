@@ -60,6 +60,25 @@ async def test_any_other_origin_is_refused_and_the_log_says_why(
     assert "WebSocket refused:" in caplog.text and reason in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("host", "overrides", "reason"),
+    [
+        # The origin to send is this server's own, on whatever port it runs.
+        ("127.0.0.1:5000", {}, "must send this server's own origin 'http://127.0.0.1:5000'"),
+        ("example.org", PROXY, "must send this server's own origin 'http://example.org'"),
+        ("evil.example", {}, "and Host 'evil.example' is not in DJANGO_ALLOWED_HOSTS: a client must send one of"),
+    ],
+)
+async def test_a_socket_without_origin_is_refused_and_the_log_names_the_origin_to_send(
+    refused, settings, caplog, host, overrides, reason
+):
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    with caplog.at_level(logging.WARNING):
+        await refused("/ws/any/", headers=[(b"host", host.encode())])
+    assert "WebSocket refused: no Origin header" in caplog.text and reason in caplog.text
+
+
 def test_allowed_hosts_star_warns_in_the_deploy_checks(settings):
     settings.ALLOWED_HOSTS = ["*"]
     assert "sockets.W001" in [message.id for message in checks.run_checks(include_deployment_checks=True)]
