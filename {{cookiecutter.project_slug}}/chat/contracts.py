@@ -5,7 +5,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field
 
 from {{ cookiecutter.project_slug }}.contracts import Contract
-from {{ cookiecutter.project_slug }}.messages import CatchUpQuery, CaughtUp, Message, Missed
+from {{ cookiecutter.project_slug }}.messages import CatchUpQuery, Message
 
 from .consumers import MAX_MESSAGE_LENGTH
 
@@ -46,7 +46,7 @@ class ChatQuery(CatchUpQuery):
 
 CHAT = Contract(
     receives=[Say],
-    sends=[Said, Presence, CaughtUp, Missed],
+    sends=[Said, Presence],  # and the catch-up frames, which CatchUpMixin adds (asyncapi.py)
     parameters={"room": "The room's name: any text without a slash."},
     query=ChatQuery,
 )

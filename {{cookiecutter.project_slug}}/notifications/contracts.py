@@ -5,7 +5,6 @@ from typing import Any
 from pydantic import ConfigDict, RootModel
 
 from {{ cookiecutter.project_slug }}.contracts import Contract
-from {{ cookiecutter.project_slug }}.messages import CatchUpQuery, CaughtUp, Missed
 
 
 class Notification(RootModel[dict[str, Any]]):
@@ -21,4 +20,5 @@ class Broadcast(RootModel[Any]):
     model_config = ConfigDict(defer_build=True, json_schema_extra={"examples": [{"message": "Deploying in 5 minutes"}]})
 
 
-NOTIFICATIONS = Contract(sends=[Notification, Broadcast, CaughtUp, Missed], query=CatchUpQuery)
+# A kept PushConsumer: its description adds the catch-up frames (CaughtUp, Missed) and ?since= (asyncapi.py).
+NOTIFICATIONS = Contract(sends=[Notification, Broadcast])

@@ -34,7 +34,8 @@ from {{ cookiecutter.project_slug }}.consumers import (
 )
 from {{ cookiecutter.project_slug }}.contracts import Contract, contract_for
 from {{ cookiecutter.project_slug }}.health import TRY_AGAIN_LATER
-from {{ cookiecutter.project_slug }}.messages import AnyJson, Error, Text
+from {{ cookiecutter.project_slug }}.history import CatchUpMixin
+from {{ cookiecutter.project_slug }}.messages import AnyJson, CatchUpQuery, CaughtUp, Error, Missed, Text
 from {{ cookiecutter.project_slug }}.push import PushConsumer
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -95,10 +96,25 @@ def contract_of(consumer: type[Any]) -> Contract:
 
 
 def sends_of(consumer: type[Any], contract: Contract) -> tuple[type[BaseModel], ...]:
-    """What the consumer sends: its contract's messages, and the error frame of every JsonConsumer."""
-    if issubclass(consumer, JsonConsumer) and Error not in contract.sends:
-        return (*contract.sends, Error)
-    return contract.sends
+    """What the consumer sends: its contract's messages, the error frame of every JsonConsumer, and CaughtUp and
+    Missed for a socket that catches up (history.CatchUpMixin)."""
+    added: list[type[BaseModel]] = [Error] if issubclass(consumer, JsonConsumer) else []
+    if catches_up(consumer):
+        added += [CaughtUp, Missed]
+    return tuple(dict.fromkeys([*contract.sends, *added]))
+
+
+def query_of(consumer: type[Any], contract: Contract) -> type[BaseModel] | None:
+    """The query string the consumer reads: its contract's `query`, else CatchUpQuery (`?since=`) for a socket that
+    catches up; None for none."""
+    if contract.query is None and catches_up(consumer):
+        return CatchUpQuery
+    return contract.query
+
+
+def catches_up(consumer: type[Any]) -> bool:
+    """Whether the consumer's sockets catch up with `?since=` (history.CatchUpMixin, `kept`)."""
+    return issubclass(consumer, CatchUpMixin) and bool(consumer.kept)
 
 
 def close_codes_of(consumer: type[Any]) -> list[int]:
@@ -148,8 +164,9 @@ def describe(host: str = "127.0.0.1:8000", protocol: str = "ws") -> dict[str, An
     for consumer, contract in contracts.items():
         uses += [(model, "validation") for model in contract.receives]
         uses += [(model, "serialization") for model in sends_of(consumer, contract)]
-        if contract.query is not None:
-            uses.append((contract.query, "validation"))
+        query = query_of(consumer, contract)
+        if query is not None:
+            uses.append((query, "validation"))
     refs, definitions = models_json_schema(list(dict.fromkeys(uses)), ref_template=SCHEMAS + "{model}")
     schemas = definitions.get("$defs", {})
     messages: dict[str, Any] = {}
@@ -195,8 +212,9 @@ def describe(host: str = "127.0.0.1:8000", protocol: str = "ws") -> dict[str, An
             channel["parameters"] = {
                 name: {"description": contract.parameters.get(name, f"The route's `{name}`.")} for name in names
             }
-        if contract.query is not None:
-            query = schemas[refs[(contract.query, "validation")]["$ref"].removeprefix(SCHEMAS)]
+        query_model = query_of(consumer, contract)
+        if query_model is not None:
+            query = schemas[refs[(query_model, "validation")]["$ref"].removeprefix(SCHEMAS)]
             channel["bindings"] = {"ws": {"method": "GET", "query": query, "bindingVersion": WS_BINDING_VERSION}}
         channels[cid] = channel
         security = [{"$ref": "#/components/securitySchemes/session"}, {"$ref": "#/components/securitySchemes/token"}]

@@ -203,6 +203,7 @@ class CatchUpMixin(CatchUpBase):
     Live events are handled one at a time (Channels awaits each handler), so catch-up and live frames never mix.
     """
 
+    kept = True  # its sockets catch up (PushConsumer makes it a switch); asyncapi.py describes the frames for them
     recent = 50  # entries sent to a socket opened with since=recent
     stream: str | None = None  # set by catch_up()
     last_sent: int | None = None  # the seq of the last entry sent; None: not catching up (no since)

@@ -23,12 +23,14 @@ from {{ cookiecutter.project_slug }}.asyncapi import (
     channel_messages,
     contract_of,
     describe,
+    query_of,
     sends_of,
     socket_routes,
 )
 from {{ cookiecutter.project_slug }}.consumers import JsonConsumer
 from {{ cookiecutter.project_slug }}.contracts import Contract, contract_for
-from {{ cookiecutter.project_slug }}.messages import Error, Message
+from {{ cookiecutter.project_slug }}.messages import CatchUpQuery, CaughtUp, Error, Message, Missed
+from {{ cookiecutter.project_slug }}.push import PushConsumer
 from {{ cookiecutter.project_slug }}.routing import websocket_urlpatterns
 
 
@@ -228,6 +230,22 @@ def test_message_schemas_are_the_contracts_models(document):
             for name, definition in schema.pop("$defs", {}).items():
                 assert schemas[name] == definition
             assert schema in schemas.values(), (address, model)
+
+
+def test_a_socket_that_catches_up_is_described_with_the_catch_up_frames_and_its_query():
+    # push.md's kept consumer names only its own messages: its description lacked {"caught_up": n}, {"missed": ...}
+    # and ?since=, and nothing said so.
+    class Kept(PushConsumer):
+        topic, kept = "orders", True
+        contract = Contract(sends=[Point])
+
+    class Live(Kept):
+        kept = False
+
+    assert sends_of(Kept, contract_of(Kept)) == (Point, Error, CaughtUp, Missed)
+    assert query_of(Kept, contract_of(Kept)) is CatchUpQuery
+    assert sends_of(Live, contract_of(Live)) == (Point, Error)
+    assert query_of(Live, contract_of(Live)) is None
 
 
 def test_the_close_codes_are_described(document):
