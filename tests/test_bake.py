@@ -110,12 +110,12 @@ def test_deploy_files_are_present_only_when_chosen(baked):
 
 
 def bake_files(project):
-    """{relative path: bytes} of a bake but its docs, its .env and its editor's files."""
+    """{relative path: bytes} of a bake but its docs, its .env and .env.example and its editor's files."""
     return {
         path.relative_to(project).as_posix(): path.read_bytes()
         for path in project.rglob("*")
         if path.is_file()
-        and path.name not in {".env", "README.md"}
+        and path.name not in {".env", ".env.example", "README.md"}
         and path.relative_to(project).parts[0] not in {"docs", ".run", ".vscode"}
         and "__pycache__" not in path.parts
     }
@@ -123,9 +123,10 @@ def bake_files(project):
 
 @pytest.mark.other_bake
 def test_a_bake_without_deploy_files_runs_the_defaults_code(cookies):
-    """Without the deploy files a bake is the defaults' to the letter, less those files (and docs, .env and
-    editor files); the tests that name one of them pass there (they skip what needs it). So its CI tests job
-    would be the defaults' but for those tests: test_ci_workflow's SAME_CODE_JOBS runs only its checks."""
+    """Without the deploy files a bake is the defaults' to the letter, less those files (and docs, .env,
+    .env.example and editor files); the tests that name one of them pass there (they skip what needs it). So its
+    CI tests job would be the defaults' but for those tests: test_ci_workflow's SAME_CODE_JOBS runs only its
+    checks."""
     # Both fresh: a shared bake has what other tests wrote in it (db.sqlite3, .hypothesis/).
     default, project = cookies.bake().project_path, cookies.bake(extra_context=MATRIX["no-deploy"]).project_path
     with_deploy, without = bake_files(default), bake_files(project)
