@@ -320,11 +320,14 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", "true")
     # Without DEBUG, Django's default logging only mails errors: print them for journald / docker logs.
     LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+    LOG_LEVEL = env_choice("DJANGO_LOG_LEVEL", "INFO", LOG_LEVELS)
     LOGGING = {
         "version": 1,
         "disable_existing_loggers": False,
-        "handlers": {"console": {"class": "logging.StreamHandler"}},
-        "root": {"handlers": ["console"], "level": env_choice("DJANGO_LOG_LEVEL", "INFO", LOG_LEVELS)},
+        # The level on the handler too: Django's own loggers (django.request, django.security...) have a level of
+        # their own (INFO) and pass their records up to this handler whatever the root's level.
+        "handlers": {"console": {"class": "logging.StreamHandler", "level": LOG_LEVEL}},
+        "root": {"handlers": ["console"], "level": LOG_LEVEL},
         "filters": {"one_line_warning": {"()": OneLineWarning}},
         "loggers": {
             # A Host not in ALLOWED_HOSTS (any scanner that reaches nginx's default server): Django's message names
