@@ -76,12 +76,14 @@ class OwnThreadMixin(ConsumerMixinBase):
         if scope["type"] != "websocket":
             return await super().__call__(scope, receive, send)
         if thread_sockets.open >= MAX_THREAD_SOCKETS:
-            logger.warning(
-                "%s refused a socket: this process already holds %d sockets of sync consumers (one thread each).",
-                type(self).__name__,
-                thread_sockets.open,
-            )
-            await close_at_handshake(receive, send, BUSY)
+            if await close_at_handshake(receive, send, BUSY):
+                logger.warning(
+                    "%s closed a socket with %s at its handshake: this process already holds %d sockets of sync "
+                    "consumers (one thread each).",
+                    type(self).__name__,
+                    BUSY,
+                    thread_sockets.open,
+                )
             return
         thread_sockets.open += 1
         try:

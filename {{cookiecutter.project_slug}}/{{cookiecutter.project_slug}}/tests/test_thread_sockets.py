@@ -36,13 +36,15 @@ async def open_socket(route):
     return socket
 
 
-async def test_sockets_over_the_limit_are_closed_with_busy_and_one_may_open_after_another_closed(limit):
+async def test_sockets_over_the_limit_are_closed_with_busy_and_one_may_open_after_another_closed(limit, caplog):
     sockets = [await open_socket("/sync/"), await open_socket("/other/"), await open_socket("/sync/")]
     for socket in sockets:
         await socket.send_to(text_data="hi")
         assert await socket.receive_from() == "hi"
     refused = await open_socket("/other/")  # the limit counts every consumer with the mixin
     assert await refused.receive_output() == {"type": "websocket.close", "code": BUSY}
+    # It said "refused", while the client was accepted and then read the code.
+    assert f"OtherSyncEcho closed a socket with {BUSY} at its handshake: this process already holds 3" in caplog.text
     await sockets.pop().disconnect()
     sockets.append(await open_socket("/other/"))
     await sockets[-1].send_to(text_data="again")
