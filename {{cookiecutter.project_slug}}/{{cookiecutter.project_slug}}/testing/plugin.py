@@ -195,7 +195,7 @@ def fresh_process_state(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def process_env(request, django_db_setup, session_database, django_db_blocker, django_db_keepdb):
+def process_env(request, django_db_setup, session_database, django_db_blocker, django_db_keepdb, django_db_createdb):
     """The environment for processes a test starts (a server, runworker, manage.py): the test database (SQLite's
     file, or with --postgresql its URL on the private server) and this session's channel layer (the private Redis
     with --redis, else in-memory); never .env's DATABASE_URL or REDIS_URL.
@@ -214,7 +214,8 @@ def process_env(request, django_db_setup, session_database, django_db_blocker, d
                 interactive=False,
                 aliases={"default": False},
                 serialized_aliases=(),
-                keepdb=django_db_keepdb,
+                # As pytest-django's: --reuse-db keeps an existing one, unless --create-db is given too.
+                keepdb=django_db_keepdb and not django_db_createdb,
             )
     redis_url = request.getfixturevalue("redis_url") if request.config.getoption("--redis") else ""
     env = {name: value for name, value in os.environ.items() if name != "DJANGO_ALLOW_ASYNC_UNSAFE"}

@@ -2,6 +2,7 @@
 sentence naming it, without its password. The suite's own database follows `pytest --postgresql`."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -161,3 +162,34 @@ def test_a_session_without_database_tests_never_opens_the_development_database(p
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert not development.exists(), "a test opened the development database"
+
+
+STALE_TEST = """
+import sqlite3
+
+
+def test_process_env_gets_a_database_made_afresh(process_env):
+    database = sqlite3.connect(process_env["DJANGO_SQLITE_PATH"])
+    tables = {name for (name,) in database.execute("SELECT name FROM sqlite_master")}
+    assert "left_by_an_older_run" not in tables, "--create-db reused the old test database"
+"""
+
+
+def test_create_db_remakes_the_test_database_in_a_session_without_database_tests(project_copy):
+    # --reuse-db keeps the test database between runs; --create-db beside it must make it afresh, as pytest-django
+    # does for a session with database tests.
+    old = sqlite3.connect(project_copy / "test_db.sqlite3")
+    old.execute("CREATE TABLE left_by_an_older_run (id INTEGER)")
+    old.commit()
+    old.close()
+    (project_copy / "test_stale.py").write_text(STALE_TEST)
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--reuse-db", "--create-db", "test_stale.py"],
+        cwd=project_copy,
+        env={**environment, "DATABASE_URL": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
