@@ -338,6 +338,17 @@ def test_gunicorn_by_hand_reads_env_and_the_environment_wins(cookies_session):
     assert config["forwarded_allow_ips"] == "['127.0.0.1', '::1', '10.0.0.2']", printed.stdout
 
 
+def test_gunicorn_takes_empty_variables_as_their_defaults(project):
+    """GUNICORN_BIND= and FORWARDED_ALLOW_IPS= (a line of .env left empty) mean the default, as every variable of
+    the settings does: an empty FORWARDED_ALLOW_IPS would believe no proxy, not even the local nginx, and every
+    client would be 127.0.0.1, which no socket cap counts."""
+    env = baked_env(WEB_CONCURRENCY="1", GUNICORN_BIND="", FORWARDED_ALLOW_IPS="")
+    printed = run_in(project, "python", "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--print-config", env=env)
+    config = dict(re.findall(r"^(\w+)\s+= (.*)$", printed.stdout, flags=re.MULTILINE))
+    assert config["bind"] == "['127.0.0.1:8000']", printed.stdout
+    assert config["forwarded_allow_ips"] == "['127.0.0.1', '::1']", printed.stdout
+
+
 # The postgresql bake's compose files: its compose.yaml and compose.dev.yaml are whole files of their own
 # (compose.postgresql.yaml and compose.dev.postgresql.yaml in the template, picked by the post-gen hook).
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import uvicorn_worker
 from dotenv import load_dotenv
 
 # gunicorn puts the folder it runs in on sys.path before it reads this file.
-from {{ cookiecutter.project_slug }}.environment import env_int
+from {{ cookiecutter.project_slug }}.environment import env_int, env_str
 from {{ cookiecutter.project_slug }}.server import UVICORN_OPTIONS
 
 # The project's .env, as settings.py reads it: systemd and compose have put it in the environment already, a
@@ -33,15 +33,16 @@ class UvicornWorker(uvicorn_worker.UvicornWorker):  # type: ignore[misc]  # uvic
 wsgi_app = "{{ cookiecutter.project_slug }}.asgi:application"
 worker_class = UvicornWorker
 # Behind nginx on the same machine; in a container, GUNICORN_BIND=0.0.0.0:8000.
-bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+bind = env_str("GUNICORN_BIND", "127.0.0.1:8000")
 # More than one process needs REDIS_URL: the in-memory channel layer does not cross processes.
 workers = env_int("WEB_CONCURRENCY", 2, minimum=1)
 # On a reload or stop, a worker closes its open sockets at once (code 1012: clients reconnect) and gets this long
 # to finish the requests in flight and its shutdown before it is killed.
 graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # Whose X-Forwarded-For (the client's address) to believe: gunicorn's default, read before .env was loaded above.
+# Empty, as unset: none at all would not believe the local nginx either.
 # Keep the local nginx (127.0.0.1,::1) in it when adding a load balancer: docs/deploy.md.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+forwarded_allow_ips = env_str("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 accesslog = "-"
 
 
