@@ -10,6 +10,7 @@ components.schemas; the close codes are in `x-close-codes`, the whole document's
 (AsyncAPI Studio, the asyncapi CLI, code generators) read it.
 """
 
+import functools
 import inspect
 import re
 import tomllib
@@ -18,7 +19,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.urls.resolvers import RoutePattern
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from {{ cookiecutter.project_slug }}.consumers import (
@@ -105,11 +106,21 @@ def sends_of(consumer: type[Any], contract: Contract) -> tuple[type[BaseModel], 
 
 
 def query_of(consumer: type[Any], contract: Contract) -> type[BaseModel] | None:
-    """The query string the consumer reads: its contract's `query`, else CatchUpQuery (`?since=`) for a socket that
-    catches up; None for none."""
-    if contract.query is None and catches_up(consumer):
-        return CatchUpQuery
-    return contract.query
+    """The query string the consumer reads: its contract's `query`, with CatchUpQuery's `?since=` for a socket
+    that catches up (CatchUpQuery itself when the contract names none); None for none."""
+    query = contract.query
+    if not catches_up(consumer) or (query is not None and issubclass(query, CatchUpQuery)):
+        return query
+    return CatchUpQuery if query is None else with_since(query)
+
+
+@functools.cache
+def with_since(query: type[BaseModel]) -> type[BaseModel]:
+    """`query` with CatchUpQuery's `since` added, under its own name; one model per query, as describe() looks
+    schemas up by the model."""
+    return create_model(
+        query.__name__, __base__=(query, CatchUpQuery), __module__=query.__module__, __doc__=query.__doc__
+    )
 
 
 def catches_up(consumer: type[Any]) -> bool:

@@ -248,6 +248,21 @@ def test_a_socket_that_catches_up_is_described_with_the_catch_up_frames_and_its_
     assert query_of(Live, contract_of(Live)) is None
 
 
+def test_a_socket_that_catches_up_with_a_query_of_its_own_is_described_with_since_too():
+    # push.md: the description adds ?since= to every socket that catches up, also one whose contract names a query
+    # model that does not derive from CatchUpQuery.
+    class Filter(Message):
+        status: str | None = None
+
+    class Kept(PushConsumer):
+        topic, kept = "orders", True
+        contract = Contract(sends=[Point], query=Filter)
+
+    query = query_of(Kept, contract_of(Kept))
+    assert query is not None and set(query.model_fields) == {"status", "since"}
+    assert query_of(Kept, contract_of(Kept)) is query  # describe() looks its schema up by the model
+
+
 def test_the_close_codes_are_described(document):
     codes = {int(code) for code in document["x-close-codes"]}
     names = ["NOT_FOUND", "UNAUTHORIZED", "EXPIRED", "BUSY", "TOO_MANY_SOCKETS", "RATE_LIMITED"]
