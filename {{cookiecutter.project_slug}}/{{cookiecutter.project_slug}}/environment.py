@@ -42,15 +42,17 @@ def env_list(name, default=""):
 
 def env_hosts(name, default):
     """The host names in environment variable `name` (comma-separated; `default` when unset, none when empty), as
-    ALLOWED_HOSTS takes them. One with a scheme or a port (https://example.com, example.com:443) stops the
-    process: Django compares the Host header's name alone, so it would refuse every request."""
+    ALLOWED_HOSTS takes them. One no Host header can match stops the process: with a scheme or a port
+    (https://example.com, example.com:443; Django compares the Host header's name alone), or with a character a
+    Host header's name never has (bücher.example, whose header carries xn--bcher-kva.example; my_host)."""
     hosts = env_list(name, default)
     if not all(ALLOWED_HOST.fullmatch(host) for host in hosts):
         misconfigured(
             name,
             os.environ.get(name),
-            "comma-separated host names without a scheme or a port (example.com, .example.com for its subdomains "
-            "too, 192.0.2.7, [2001:db8::7], or *)",
+            "comma-separated host names without a scheme or a port, of letters, digits, '-' and '.' (example.com, "
+            ".example.com for its subdomains too, an international name in its xn-- form, 192.0.2.7, "
+            "[2001:db8::7], or *)",
         )
     return hosts
 

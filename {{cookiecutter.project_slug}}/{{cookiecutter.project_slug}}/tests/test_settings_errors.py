@@ -99,6 +99,16 @@ def test_allowed_hosts_takes_names_addresses_and_nothing(monkeypatch, value, hos
     assert runpy.run_path(str(SETTINGS))["ALLOWED_HOSTS"] == hosts
 
 
+@pytest.mark.parametrize("value", ["bücher.example", "my_host"])
+def test_a_host_name_django_never_matches_is_told_how_to_write_it(monkeypatch, value):
+    # Neither has a scheme or a port: the sentence says which characters a name takes, and an international one's
+    # xn-- form (the one its Host header carries).
+    monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", value)
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_path(str(SETTINGS))
+    assert "letters, digits" in str(stopped.value.code) and "xn--" in str(stopped.value.code), stopped.value.code
+
+
 @pytest.mark.parametrize("value", ["::1:27379", "10.0.0.5:99999"])
 def test_a_malformed_sentinel_address_says_how_to_write_ports_and_ipv6(monkeypatch, value):
     monkeypatch.setenv("REDIS_SENTINELS", value)
