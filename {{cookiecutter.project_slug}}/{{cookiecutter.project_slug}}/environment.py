@@ -44,8 +44,9 @@ def env_hosts(name, default):
     """The host names in environment variable `name` (comma-separated; `default` when unset, none when empty), as
     ALLOWED_HOSTS takes them. One no Host header can match stops the process: with a scheme or a port
     (https://example.com, example.com:443; Django compares the Host header's name alone), or with a character a
-    Host header's name never has (bücher.example, whose header carries xn--bcher-kva.example; my_host)."""
-    hosts = env_list(name, default)
+    Host header's name never has (bücher.example, whose header carries xn--bcher-kva.example; my_host). A name's
+    trailing dot (example.com.) is dropped: Django drops it from the Host header before comparing."""
+    hosts = [host[:-1] if len(host) > 1 and host.endswith(".") else host for host in env_list(name, default)]
     if not all(ALLOWED_HOST.fullmatch(host) for host in hosts):
         misconfigured(
             name,

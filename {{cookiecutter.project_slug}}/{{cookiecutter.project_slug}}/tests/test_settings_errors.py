@@ -92,6 +92,8 @@ def test_the_settings_stop_naming_the_malformed_variable(monkeypatch, name, valu
         ("", []),  # none: with DEBUG, Django's own localhost names; without, every request is refused
         ("example.com, .Example.org", ["example.com", ".Example.org"]),
         ("192.0.2.7,[::1],[2001:db8::7],*", ["192.0.2.7", "[::1]", "[2001:db8::7]", "*"]),
+        # A fully qualified name's trailing dot: Django drops it from the Host header, never from ALLOWED_HOSTS.
+        ("example.com., .example.org.", ["example.com", ".example.org"]),
     ],
 )
 def test_allowed_hosts_takes_names_addresses_and_nothing(monkeypatch, value, hosts):
