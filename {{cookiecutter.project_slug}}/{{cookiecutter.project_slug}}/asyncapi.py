@@ -97,11 +97,11 @@ def contract_of(consumer: type[Any]) -> Contract:
 
 
 def sends_of(consumer: type[Any], contract: Contract) -> tuple[type[BaseModel], ...]:
-    """What the consumer sends: its contract's messages, the error frame of every JsonConsumer, and CaughtUp and
-    Missed for a socket that catches up (history.CatchUpMixin)."""
-    added: list[type[BaseModel]] = [Error] if issubclass(consumer, JsonConsumer) else []
-    if catches_up(consumer):
-        added += [CaughtUp, Missed]
+    """What the consumer sends, in this order: its contract's messages, CaughtUp and Missed for a socket that
+    catches up (history.CatchUpMixin), and the error frame of every JsonConsumer."""
+    added: list[type[BaseModel]] = [CaughtUp, Missed] if catches_up(consumer) else []
+    if issubclass(consumer, JsonConsumer):
+        added.append(Error)
     return tuple(dict.fromkeys([*contract.sends, *added]))
 
 

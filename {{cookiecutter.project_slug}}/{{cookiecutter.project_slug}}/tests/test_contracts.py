@@ -242,7 +242,7 @@ def test_a_socket_that_catches_up_is_described_with_the_catch_up_frames_and_its_
     class Live(Kept):
         kept = False
 
-    assert sends_of(Kept, contract_of(Kept)) == (Point, Error, CaughtUp, Missed)
+    assert sends_of(Kept, contract_of(Kept)) == (Point, CaughtUp, Missed, Error)
     assert query_of(Kept, contract_of(Kept)) is CatchUpQuery
     assert sends_of(Live, contract_of(Live)) == (Point, Error)
     assert query_of(Live, contract_of(Live)) is None
