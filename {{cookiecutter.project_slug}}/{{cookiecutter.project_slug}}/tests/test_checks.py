@@ -1,6 +1,4 @@
-import os
 import socket
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -24,6 +22,7 @@ from {{ cookiecutter.project_slug }}.environment import redis_locations
 from {{ cookiecutter.project_slug }}.layers.redis import SingleReaderRedisChannelLayer
 from {{ cookiecutter.project_slug }}.settings import channel_layers_for
 from {{ cookiecutter.project_slug }}.testing import processes
+from {{ cookiecutter.project_slug }}.tests.commands import manage
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -133,16 +132,6 @@ def test_a_setting_redis_refuses_is_an_error_whose_hint_names_the_variable(setti
         assert "the database number in REDIS_URL" in error.hint, error
     finally:
         processes.stop(master)
-
-
-def manage(*args, **env):
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=PROJECT_DIR,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-    )
 
 
 def test_unreachable_redis_is_an_error_naming_the_host(settings, closed_port):

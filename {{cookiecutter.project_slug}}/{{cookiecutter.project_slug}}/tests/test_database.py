@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 
 from {{ cookiecutter.project_slug }}.environment import CONNECT_TIMEOUT_SECONDS, env_database
+from {{ cookiecutter.project_slug }}.tests.commands import manage
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SHOW_DATABASE = (
@@ -28,23 +29,15 @@ MALFORMED = [
 ]
 
 
-def manage(*args, **env):
-    """`manage.py ARGS` with `env` over this environment (minus pytest's): (returncode, stdout + stderr)."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=PROJECT_DIR,
-        env={**environment, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def manage_output(*args, **variables):
+    """`manage.py ARGS` with `variables` over this environment (minus pytest's): (returncode, stdout + stderr)."""
+    result = manage(*args, **variables)
     return result.returncode, result.stdout + result.stderr
 
 
 def test_an_empty_url_is_sqlite_where_django_sqlite_path_says(tmp_path):
     path = tmp_path / "data.sqlite3"
-    returncode, output = manage("shell", "-c", SHOW_DATABASE, DATABASE_URL="", DJANGO_SQLITE_PATH=str(path))
+    returncode, output = manage_output("shell", "-c", SHOW_DATABASE, DATABASE_URL="", DJANGO_SQLITE_PATH=str(path))
     assert returncode == 0, output
     engine, name, test_name = output.strip().splitlines()[-1].split()
     assert (engine, name) == ("django.db.backends.sqlite3", str(path))
@@ -53,7 +46,7 @@ def test_an_empty_url_is_sqlite_where_django_sqlite_path_says(tmp_path):
 
 
 def test_without_django_sqlite_path_it_is_db_sqlite3_beside_manage_py():
-    returncode, output = manage("shell", "-c", SHOW_DATABASE, DATABASE_URL="", DJANGO_SQLITE_PATH="")
+    returncode, output = manage_output("shell", "-c", SHOW_DATABASE, DATABASE_URL="", DJANGO_SQLITE_PATH="")
     assert returncode == 0, output
     engine, name, _ = output.strip().splitlines()[-1].split()
     assert (engine, name) == ("django.db.backends.sqlite3", str(PROJECT_DIR / "db.sqlite3"))
@@ -86,14 +79,14 @@ def test_an_empty_url_means_the_sqlite_fallback(monkeypatch, url):
 
 def test_the_settings_read_a_postgres_url_in_a_process_of_their_own():
     url = "postgresql://app:hunter2@127.0.0.1:5432/shop"
-    returncode, output = manage("shell", "-c", SHOW_DATABASE, DATABASE_URL=url)
+    returncode, output = manage_output("shell", "-c", SHOW_DATABASE, DATABASE_URL=url)
     assert returncode == 0, output
     assert output.strip().splitlines()[-1].split()[:2] == ["django.db.backends.postgresql", "shop"]
 
 
 @pytest.mark.parametrize("url", MALFORMED)
 def test_a_malformed_url_is_one_sentence_naming_it_without_its_password(url):
-    returncode, output = manage("check", DATABASE_URL=url)
+    returncode, output = manage_output("check", DATABASE_URL=url)
     assert returncode != 0, output
     assert "Traceback" not in output and "hunter2" not in output, output
     [line] = output.strip().splitlines()
@@ -111,14 +104,7 @@ def test_processes_the_tests_start_share_the_test_database(process_env, django_u
     django_user_model.objects.create_user("shared")
     code = "from django.contrib.auth.models import User; print(User.objects.filter(username='shared').count())"
     environment = {key: value for key, value in process_env.items() if not key.startswith("PYTEST_")}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=PROJECT_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = manage("shell", "-c", code, env=environment)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "1", result.stdout + result.stderr
 

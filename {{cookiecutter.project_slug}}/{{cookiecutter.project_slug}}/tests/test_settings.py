@@ -7,6 +7,7 @@ import redis
 
 from {{ cookiecutter.project_slug }} import health
 from {{ cookiecutter.project_slug }}.settings import channel_layers_for
+from {{ cookiecutter.project_slug }}.tests.commands import manage
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -89,7 +90,7 @@ def test_a_host_not_allowed_is_one_warning_line_naming_it_without_a_traceback():
         "status = Client().get('/', HTTP_HOST='scanner.example').status_code; "
         "print(status, [(r.name, r.levelname, bool(r.exc_info)) for r in seen])"
     )
-    result = shell(code, env)
+    result = manage("shell", "-c", code, env=env)
     assert result.stdout.strip().splitlines()[-1] == "400 [('django.security.DisallowedHost', 'WARNING', False)]"
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("Invalid HTTP_HOST header: 'scanner.example'."), result.stderr
@@ -104,18 +105,6 @@ def test_django_log_level_holds_for_djangos_own_loggers_too():
         f"import logging; [logging.getLogger(name).warning('quiet') for name in {quiet!r}]; "
         "logging.getLogger('django.request').error('loud')"
     )
-    result = shell(code, env)
+    result = manage("shell", "-c", code, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip().splitlines() == ["loud"], result.stderr
-
-
-def shell(code, env):
-    """`manage.py shell -c CODE` in a process of its own with the environment `env`."""
-    return subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
