@@ -285,14 +285,10 @@ class DependencyGuard:
         self.application = application
 
     async def __call__(self, scope, receive, send):
-        sent = set()
-        close_code = None  # of the "websocket.close" sent, if any (ASGI: 1000 when the message has none)
+        sent = {}  # the last message sent of each type
 
         async def tracking_send(message):
-            nonlocal close_code
-            if message["type"] == "websocket.close":
-                close_code = message.get("code", 1000)
-            sent.add(message["type"])
+            sent[message["type"]] = message
             await send(message)
 
         try:
@@ -300,11 +296,13 @@ class DependencyGuard:
         except unreachable_errors() as error:
             why = report_redis_error(error) or "Redis is unreachable"
             path = scope.get("path")
+            close = sent.get("websocket.close")
             if scope["type"] != "websocket":
                 logger.warning("Worker for channel %s stopped: %s.", scope.get("channel"), why)
-            elif close_code is not None and "websocket.accept" in sent:
-                logger.warning("WebSocket %s was already closed with %s; then Redis failed: %s.", path, close_code, why)
-            elif close_code is not None or "websocket.http.response.start" in sent:
+            elif close is not None and "websocket.accept" in sent:
+                code = close.get("code", 1000)  # ASGI's default
+                logger.warning("WebSocket %s was already closed with %s; then Redis failed: %s.", path, code, why)
+            elif close is not None or "websocket.http.response.start" in sent:
                 # A close before the accept is the server's HTTP 403; a denial response is the app's own.
                 logger.warning("WebSocket %s was already refused at its handshake; then Redis failed: %s.", path, why)
             else:
