@@ -10,18 +10,17 @@ new workers with the same values, so an edited value in .env takes a restart.
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import uvicorn_worker
 from dotenv import load_dotenv
 
 # gunicorn puts the folder it runs in on sys.path before it reads this file.
-from {{ cookiecutter.project_slug }}.environment import env_int, env_str
+from {{ cookiecutter.project_slug }}.environment import ENV_FILE, env_int, env_str
 from {{ cookiecutter.project_slug }}.server import UVICORN_OPTIONS
 
 # The project's .env, as settings.py reads it: systemd and compose have put it in the environment already, a
 # gunicorn started by hand has not.
-load_dotenv(Path(__file__).resolve().parent.parent / ".env")
+load_dotenv(ENV_FILE)
 
 
 class UvicornWorker(uvicorn_worker.UvicornWorker):  # type: ignore[misc]  # uvicorn-worker is untyped

@@ -8,7 +8,11 @@ No Django import and no side effect: deploy/gunicorn.conf.py uses it before Djan
 import os
 import re
 import sys
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+# The project's .env, beside manage.py: settings.py and deploy/gunicorn.conf.py load it (python-dotenv).
+ENV_FILE = Path(__file__).resolve().parent.parent / ".env"
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")

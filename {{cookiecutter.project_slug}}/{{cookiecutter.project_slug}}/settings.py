@@ -18,6 +18,7 @@ from dotenv import load_dotenv
 
 # Parse each variable; a malformed value stops the process with one sentence naming it (environment.py).
 from {{ cookiecutter.project_slug }}.environment import (
+    ENV_FILE,
     env_addresses,
     env_bool,
     env_choice,
@@ -36,7 +37,6 @@ from {{ cookiecutter.project_slug }}.environment import (
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-ENV_FILE = BASE_DIR / ".env"
 load_dotenv(ENV_FILE)
 
 
