@@ -170,14 +170,15 @@ def describe(host: str = "127.0.0.1:8000", protocol: str = "ws") -> dict[str, An
     """The AsyncAPI 3.0 document of every socket route, for a server at `host` ("ws" or "wss")."""
     routes = socket_routes()
     contracts = {consumer: contract_of(consumer) for _, consumer in routes}
+    queries = {consumer: query_of(consumer, contract) for consumer, contract in contracts.items()}
     # Every model once, with the mode it is used in: what the server accepts is validated, what it sends serialized.
     uses: list[tuple[type[BaseModel], JsonSchemaMode]] = []
     for consumer, contract in contracts.items():
         uses += [(model, "validation") for model in contract.receives]
         uses += [(model, "serialization") for model in sends_of(consumer, contract)]
-        query = query_of(consumer, contract)
-        if query is not None:
-            uses.append((query, "validation"))
+        query_model = queries[consumer]
+        if query_model is not None:
+            uses.append((query_model, "validation"))
     refs, definitions = models_json_schema(list(dict.fromkeys(uses)), ref_template=SCHEMAS + "{model}")
     schemas = definitions.get("$defs", {})
     messages: dict[str, Any] = {}
@@ -223,7 +224,7 @@ def describe(host: str = "127.0.0.1:8000", protocol: str = "ws") -> dict[str, An
             channel["parameters"] = {
                 name: {"description": contract.parameters.get(name, f"The route's `{name}`.")} for name in names
             }
-        query_model = query_of(consumer, contract)
+        query_model = queries[consumer]
         if query_model is not None:
             query = schemas[refs[(query_model, "validation")]["$ref"].removeprefix(SCHEMAS)]
             channel["bindings"] = {"ws": {"method": "GET", "query": query, "bindingVersion": WS_BINDING_VERSION}}
